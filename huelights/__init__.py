@@ -1,0 +1,1 @@
+"""Hue light automation shared library."""

@@ -1,0 +1,286 @@
+"""The three actions: what to send, how to tell it worked, and the send / read back / re-send loop.
+
+A group target is one group action (a Zigbee broadcast, at most one a second), never one command per
+light. Every action is verified by reading the lights back, because a bridge can silently miss lights
+in a broadcast and a bulb that was just powered applies its power-on setting after the command; lights
+that read back wrong get individual re-sends until they are right or the time budget is spent.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from huelights.bridge import Deadline, HueBridge
+from huelights.config import Target
+from huelights.errors import BridgeError, ResourceNotFound, TargetNotFound
+
+LightStatus = Literal["ok", "skipped", "unreachable", "error"]
+Result = Literal["ok", "transient", "permanent", "busy"]
+"""`busy`: another invocation held the bridge; nothing was sent."""
+
+# Between verification rounds: give the bulb a moment (it may be applying its power-on setting), then
+# double the pause. The budget, not a round count, is the real bound; the cap keeps a bug from spinning.
+SETTLE_SECONDS = 0.3
+MAX_VERIFY_ROUNDS = 8
+# Names and group members rarely change; a warm process reuses them so a warm group action costs one
+# write and one read-back.
+INVENTORY_TTL_SECONDS = 300.0
+
+
+@dataclass(frozen=True)
+class Action:
+    name: str
+    command: Mapping[str, Any]
+    colour_only: frozenset[str] = frozenset()
+    """Attributes only colour bulbs have; white bulbs get the command without them and count as skipped."""
+    dark_when_unreachable: bool = False
+    """An unreachable bulb has no power: for switching off, that is the desired state."""
+
+    def command_for(self, supports_effects: bool) -> dict[str, Any]:
+        if supports_effects:
+            return dict(self.command)
+        return {key: value for key, value in self.command.items() if key not in self.colour_only}
+
+    def judge(self, state: Mapping[str, Any]) -> LightStatus | None:
+        """The light's status if it reached the desired state (or cannot), None if it should be re-sent."""
+        if state.get("reachable", True) is False:
+            return "unreachable"
+        supports_effects = "effect" in state
+        for key, wanted in self.command_for(supports_effects).items():
+            if state.get(key) != wanted:
+                return None
+        return "ok" if supports_effects or not self.colour_only else "skipped"
+
+    def succeeded(self, status: LightStatus) -> bool:
+        return status in ("ok", "skipped") or (status == "unreachable" and self.dark_when_unreachable)
+
+
+LIGHTS_OFF = Action("lights_off", {"on": False}, dark_when_unreachable=True)
+LIGHTS_ON = Action("lights_on", {"on": True})
+# `on: true` travels in the same body: an effect sent to a light that is off fails with error 201.
+COLORLOOP = Action("colorloop", {"on": True, "effect": "colorloop"}, colour_only=frozenset({"effect"}))
+ACTIONS: dict[str, Action] = {action.name: action for action in (LIGHTS_OFF, LIGHTS_ON, COLORLOOP)}
+
+
+@dataclass(frozen=True)
+class LightOutcome:
+    id: str
+    name: str
+    status: LightStatus
+    detail: str = ""
+
+
+@dataclass
+class Outcome:
+    action: str
+    target: str
+    result: Result
+    message: str
+    lights: list[LightOutcome] = field(default_factory=list)
+    bridge_requests: int = 0
+    duration_ms: int = 0
+
+    @property
+    def http_status(self) -> int:
+        return {"ok": 200, "transient": 503, "busy": 503, "permanent": 500}[self.result]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "action": self.action,
+            "target": self.target,
+            "result": self.result,
+            "message": self.message,
+            "lights": {
+                light.id: {"name": light.name, "status": light.status, "detail": light.detail} for light in self.lights
+            },
+            "bridge_requests": self.bridge_requests,
+            "duration_ms": self.duration_ms,
+        }
+
+
+@dataclass(frozen=True)
+class Plan:
+    group_id: str | None
+    """Send one action to this group; None means one command per light."""
+    light_ids: tuple[str, ...] | None
+    """The lights to verify; None means every light the bridge has (group 0)."""
+
+
+class Inventory:
+    """What the bridge has: light names and effect support, and the resolved target. Cached with a TTL."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self.lights: dict[str, dict[str, Any]] = {}
+        self._plans: dict[Target, tuple[float, Plan]] = {}
+
+    def remember_lights(self, lights: Mapping[str, Any]) -> None:
+        self.lights = {str(light_id): info for light_id, info in lights.items() if isinstance(info, dict)}
+
+    def forget(self) -> None:
+        self._plans.clear()
+
+    def plan(self, target: Target, bridge: HueBridge, deadline: Deadline) -> Plan:
+        cached = self._plans.get(target)
+        if cached is not None and self._clock() - cached[0] < INVENTORY_TTL_SECONDS:
+            return cached[1]
+        plan = self._resolve(target, bridge, deadline)
+        self._plans[target] = (self._clock(), plan)
+        return plan
+
+    def _resolve(self, target: Target, bridge: HueBridge, deadline: Deadline) -> Plan:
+        if target.kind == "all" or (target.kind == "group" and target.group == "0"):
+            return Plan(group_id="0", light_ids=None)
+        if target.kind == "group":
+            groups = bridge.get("groups", deadline)
+            group_id = _find(target.group, groups, "group (room or zone)")
+            return Plan(group_id=group_id, light_ids=tuple(str(i) for i in groups[group_id].get("lights", [])))
+        lights = bridge.get("lights", deadline)
+        self.remember_lights(lights)
+        return Plan(group_id=None, light_ids=tuple(_find(name, lights, "light") for name in target.lights))
+
+
+def _find(id_or_name: str, resources: Mapping[str, Any], kind: str) -> str:
+    if id_or_name in resources:
+        return id_or_name
+    matches = [rid for rid, info in resources.items() if str(info.get("name", "")).casefold() == id_or_name.casefold()]
+    if len(matches) == 1:
+        return str(matches[0])
+    if matches:
+        raise TargetNotFound(f"HUE_TARGET: {len(matches)} {kind}s are named {id_or_name!r}; use the id")
+    known = ", ".join(f"{rid} {info.get('name', '')!r}" for rid, info in sorted(resources.items()))
+    raise TargetNotFound(f"HUE_TARGET: no {kind} with id or name {id_or_name!r} (the bridge has: {known or 'none'})")
+
+
+class Runner:
+    """Carries one action out against the bridge and returns what happened to each light."""
+
+    def __init__(
+        self,
+        bridge: HueBridge,
+        inventory: Inventory,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.bridge = bridge
+        self.inventory = inventory
+        self._clock = clock
+        self._sleep = sleep
+
+    def run(self, action: Action, target: Target, budget_seconds: float) -> Outcome:
+        started = self._clock()
+        requests_before = self.bridge.requests_sent
+        deadline = Deadline(budget_seconds, self._clock)
+        run = _ActionRun(action, self, deadline)
+        try:
+            outcome = run.carry_out(target)
+        except BridgeError as error:
+            if isinstance(error, ResourceNotFound | TargetNotFound):
+                self.inventory.forget()
+            outcome = run.outcome(
+                "transient" if error.transient else "permanent", self.bridge.redact(str(error)), str(target)
+            )
+        outcome.bridge_requests = self.bridge.requests_sent - requests_before
+        outcome.duration_ms = round((self._clock() - started) * 1000)
+        return outcome
+
+
+class _ActionRun:
+    """State of one invocation: what each light read back as, and per-light attribute errors."""
+
+    def __init__(self, action: Action, runner: Runner, deadline: Deadline) -> None:
+        self.action = action
+        self.runner = runner
+        self.bridge = runner.bridge
+        self.deadline = deadline
+        self.light_ids: tuple[str, ...] = ()
+        self.statuses: dict[str, LightStatus | None] = {}
+        self.details: dict[str, str] = {}
+
+    def carry_out(self, target: Target) -> Outcome:
+        plan = self.runner.inventory.plan(target, self.bridge, self.deadline)
+        self.light_ids = plan.light_ids or ()
+        if plan.group_id is not None:
+            self._note_errors(self.bridge.put(f"groups/{plan.group_id}/action", self.action.command, self.deadline))
+        else:
+            for light_id in self.light_ids:
+                self._send_to_light(light_id)
+        self._read_back(plan)
+        pause = SETTLE_SECONDS
+        for _ in range(MAX_VERIFY_ROUNDS):
+            pending = [lid for lid in self.light_ids if self._needs_resend(lid)]
+            if not pending or pause >= self.deadline.remaining():
+                break
+            self.runner._sleep(pause)
+            pause *= 2
+            for light_id in pending:
+                self._send_to_light(light_id)
+            self._read_back(plan)
+        failed = [lid for lid in self.light_ids if not self._succeeded(lid)]
+        if not failed:
+            return self.outcome("ok", f"{len(self.light_ids)} light(s) reached the desired state", str(target))
+        names = ", ".join(f"{self._name(lid)} ({self.statuses.get(lid) or 'wrong state'})" for lid in failed)
+        return self.outcome(
+            "transient",
+            f"{len(failed)} of {len(self.light_ids)} light(s) still wrong when the budget ran out: {names}",
+            str(target),
+        )
+
+    def _needs_resend(self, light_id: str) -> bool:
+        status = self.statuses.get(light_id)
+        # Unreachable bulbs are re-sent too: `reachable` only reflects the bridge's last poll.
+        return status is None or (status == "unreachable" and not self.action.succeeded(status))
+
+    def _succeeded(self, light_id: str) -> bool:
+        status = self.statuses.get(light_id)
+        return status is not None and self.action.succeeded(status)
+
+    def _send_to_light(self, light_id: str) -> None:
+        supports_effects = "effect" in self.runner.inventory.lights.get(light_id, {}).get("state", {"effect": None})
+        results = self.bridge.put(f"lights/{light_id}/state", self.action.command_for(supports_effects), self.deadline)
+        self._note_errors(results, light_id)
+
+    def _note_errors(self, results: list[Any], light_id: str | None = None) -> None:
+        for result in results:
+            if not result.ok:
+                key = light_id or _light_of(result.address)
+                self.details[key] = f"Hue error {result.error_type} at {result.address}: {result.description}"
+
+    def _read_back(self, plan: Plan) -> None:
+        lights = self.bridge.get("lights", self.deadline)
+        self.runner.inventory.remember_lights(lights)
+        if plan.light_ids is None:
+            self.light_ids = tuple(sorted(self.runner.inventory.lights, key=_numeric_first))
+        for light_id in self.light_ids:
+            info = self.runner.inventory.lights.get(light_id)
+            if info is None:
+                self.runner.inventory.forget()
+                raise ResourceNotFound(f"light {light_id} of HUE_TARGET no longer exists on the bridge")
+            self.statuses[light_id] = self.action.judge(info.get("state", {}))
+
+    def _name(self, light_id: str) -> str:
+        return str(self.runner.inventory.lights.get(light_id, {}).get("name", light_id))
+
+    def outcome(self, result: Result, message: str, target: str) -> Outcome:
+        lights = []
+        for light_id in self.light_ids:
+            status = self.statuses.get(light_id)
+            detail = self.details.get(light_id, "")
+            if status is None:
+                status, detail = "error", detail or "did not read back in the desired state"
+            lights.append(LightOutcome(light_id, self._name(light_id), status, detail))
+        return Outcome(action=self.action.name, target=target, result=result, message=message, lights=lights)
+
+
+def _light_of(address: str) -> str:
+    """`/lights/3/state/effect` -> `3`; a group action's errors are kept under `group`."""
+    parts = address.strip("/").split("/")
+    return parts[1] if len(parts) >= 2 and parts[0] == "lights" else "group"
+
+
+def _numeric_first(light_id: str) -> tuple[int, str]:
+    return (int(light_id), "") if light_id.isdigit() else (1 << 30, light_id)

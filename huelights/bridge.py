@@ -1,0 +1,286 @@
+"""Hue CLIP v1 client: timeouts, body-level error parsing, bounded retries with jitter, and pacing.
+
+A v1 bridge answers HTTP 200 for most failures and puts a list of `success` / `error` items in the
+body, one per attribute, so every body is read item by item. Errors about the whole request (bad key,
+unknown resource, internal error 901) raise; errors about one attribute of one light (6, 7, 8, 201) are
+returned to the caller, because the rest of that PUT was applied and the action decides what they mean.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import ssl
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import requests
+from requests.adapters import HTTPAdapter
+
+from huelights.config import Settings
+from huelights.errors import (
+    ATTRIBUTE_ERROR_TYPES,
+    BridgeBusy,
+    BridgeRejected,
+    BridgeUnreachable,
+    BudgetExhausted,
+    PermanentBridgeError,
+    TransientBridgeError,
+    error_for_hue_type,
+)
+
+Clock = Callable[[], float]
+Sleep = Callable[[float], None]
+
+# Backoff between attempts of one call: 0.25 s, 0.5 s, 1 s, ... capped, each scaled by a random factor
+# in [0.5, 1) so that three functions retrying against one bridge do not stay in lockstep.
+BACKOFF_BASE_SECONDS = 0.25
+BACKOFF_CAP_SECONDS = 4.0
+
+
+class Deadline:
+    """The end of an invocation's time budget, on a monotonic clock."""
+
+    def __init__(self, seconds: float, clock: Clock = time.monotonic) -> None:
+        self._clock = clock
+        self._expires_at = clock() + seconds
+
+    def remaining(self) -> float:
+        return max(0.0, self._expires_at - self._clock())
+
+
+class Pacer:
+    """Keeps commands of one kind at least `interval` seconds apart, across threads.
+
+    Each caller reserves the next free slot under the lock and sleeps outside it, so the spacing holds
+    even when a retried PingSource tick and an external call overlap in one process.
+    """
+
+    def __init__(self, interval: float, clock: Clock, sleep: Sleep) -> None:
+        self._interval = interval
+        self._clock = clock
+        self._sleep = sleep
+        self._lock = threading.Lock()
+        self._next_slot = 0.0
+
+    def wait_for_slot(self, deadline: Deadline) -> None:
+        with self._lock:
+            now = self._clock()
+            slot = max(now, self._next_slot)
+            if slot - now >= deadline.remaining():
+                raise BudgetExhausted("time budget spent waiting for the bridge's rate limit")
+            self._next_slot = slot + self._interval
+        if slot > now:
+            self._sleep(slot - now)
+
+
+@dataclass(frozen=True)
+class AttributeResult:
+    """One item of a PUT answer: `address` like `/lights/3/state/effect`, and either a value or an error."""
+
+    address: str
+    ok: bool
+    error_type: int = 0
+    description: str = ""
+
+    @property
+    def attribute(self) -> str:
+        return self.address.rsplit("/", 1)[-1]
+
+
+class BridgeIdTLSAdapter(HTTPAdapter):
+    """Verifies a Hue bridge certificate: issued by the given CA, common name = the bridge id.
+
+    Hue certificates name the bridge id, not the IP, and carry no subjectAltName, so the usual hostname
+    check against the address always fails. Checking against the bridge id instead keeps verification on.
+    """
+
+    def __init__(self, ca_bundle: str, bridge_id: str) -> None:
+        self._context = ssl.create_default_context(cafile=ca_bundle)
+        self._context.hostname_checks_common_name = True
+        self._bridge_id = bridge_id
+        super().__init__()
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        kwargs["ssl_context"] = self._context
+        kwargs["server_hostname"] = self._bridge_id
+        kwargs["assert_hostname"] = self._bridge_id
+        super().init_poolmanager(*args, **kwargs)
+
+
+def make_session(settings: Settings) -> requests.Session:
+    session = requests.Session()
+    session.headers["User-Agent"] = "huelights"
+    if settings.bridge_url.startswith("https://"):
+        # Never verify=False: a CA bundle (and optionally the bridge id) or the system trust store.
+        session.verify = settings.ca_bundle or True
+        if settings.ca_bundle and settings.bridge_id:
+            session.mount("https://", BridgeIdTLSAdapter(settings.ca_bundle, settings.bridge_id))
+    return session
+
+
+class HueBridge:
+    """One bridge, shared by all invocations of a process (connection reuse, one pacer per kind)."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        session: requests.Session | None = None,
+        clock: Clock = time.monotonic,
+        sleep: Sleep = time.sleep,
+        jitter: Callable[[], float] = random.random,
+    ) -> None:
+        self._settings = settings
+        self._session = session or make_session(settings)
+        self._clock = clock
+        self._sleep = sleep
+        self._jitter = jitter
+        self._light_pacer = Pacer(settings.light_interval, clock, sleep)
+        self._group_pacer = Pacer(settings.group_interval, clock, sleep)
+        self._count_lock = threading.Lock()
+        self.requests_sent = 0
+        self.log = logging.getLogger(f"huelights.bridge.{settings.bridge_url.split('://', 1)[1]}")
+
+    def redact(self, text: str) -> str:
+        """Remove the application key from text that may quote a URL (requests' errors do)."""
+        return text.replace(self._settings.app_key, "<app-key>")
+
+    def get(self, resource: str, deadline: Deadline) -> Any:
+        """GET /api/<key>/<resource> and return the JSON; raises on any error item."""
+        return self._call("GET", resource, None, deadline, pacer=None)
+
+    def put(self, resource: str, body: Mapping[str, Any], deadline: Deadline) -> list[AttributeResult]:
+        """PUT a light state or group action; returns one result per attribute."""
+        pacer = self._group_pacer if resource.startswith("groups/") else self._light_pacer
+        payload = self._call("PUT", resource, dict(body), deadline, pacer=pacer)
+        if not isinstance(payload, list):
+            raise BridgeBusy(f"PUT {resource}: expected a list of results, got {type(payload).__name__}")
+        return [_attribute_result(item) for item in payload]
+
+    def _call(
+        self, method: str, resource: str, body: dict[str, Any] | None, deadline: Deadline, pacer: Pacer | None
+    ) -> Any:
+        attempts = self._settings.max_attempts
+        last_error: TransientBridgeError | None = None
+        for attempt in range(1, attempts + 1):
+            try:
+                if pacer is not None:
+                    pacer.wait_for_slot(deadline)
+                return self._send_once(method, resource, body, deadline)
+            except BudgetExhausted:
+                if last_error is None:
+                    raise
+                # Report what kept failing, not merely that time ran out.
+                raise type(last_error)(f"{last_error} (time budget spent after {attempt - 1} attempts)") from None
+            except TransientBridgeError as error:
+                if attempt == attempts:
+                    raise type(error)(f"{error} (gave up after {attempts} attempts)") from None
+                last_error = error
+                delay = min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2 ** (attempt - 1))
+                delay *= 0.5 + self._jitter() / 2
+                if delay >= deadline.remaining():
+                    raise type(error)(f"{error} (time budget spent after {attempt} attempts)") from None
+                self.log.warning("%s; retry %d/%d in %.2fs", error, attempt, attempts, delay)
+                self._sleep(delay)
+        raise AssertionError("unreachable: the loop returns or raises")
+
+    def _send_once(self, method: str, resource: str, body: dict[str, Any] | None, deadline: Deadline) -> Any:
+        remaining = deadline.remaining()
+        if remaining <= 0:
+            raise BudgetExhausted(f"time budget spent before {method} {resource}")
+        timeout = (
+            min(self._settings.connect_timeout, remaining),
+            min(self._settings.read_timeout, remaining),
+        )
+        url = f"{self._settings.bridge_url}/api/{self._settings.app_key}/{resource}"
+        with self._count_lock:
+            self.requests_sent += 1
+        try:
+            response = self._session.request(method, url, json=body, timeout=timeout, allow_redirects=False)
+        except requests.exceptions.SSLError as error:
+            raise PermanentBridgeError(
+                f"TLS verification of the bridge failed (check HUE_CA_BUNDLE and HUE_BRIDGE_ID): "
+                f"{self.redact(str(error))}"
+            ) from None
+        except requests.Timeout:
+            raise BridgeUnreachable(f"{method} {resource}: no answer within {timeout[1]:.1f}s") from None
+        except requests.ConnectionError as error:
+            raise BridgeUnreachable(f"{method} {resource}: cannot reach the bridge ({_reason(error)})") from None
+        return self._parse(method, resource, response)
+
+    def _parse(self, method: str, resource: str, response: requests.Response) -> Any:
+        status = response.status_code
+        if 300 <= status < 400:
+            location = self.redact(response.headers.get("Location", "?"))
+            raise BridgeRejected(
+                f"{method} {resource}: the bridge redirects to {location}; "
+                "set HUE_BRIDGE to that scheme (a Hue Bridge Pro serves v1 only on https://)"
+            )
+        if status == 429 or status >= 500:
+            raise BridgeBusy(f"{method} {resource}: HTTP {status} from the bridge")
+        if status >= 400:
+            raise BridgeRejected(f"{method} {resource}: HTTP {status} from the bridge")
+        try:
+            payload = response.json()
+        except ValueError:
+            # Overloaded bridges answer with their web server's HTML error page, even at 200.
+            raise BridgeBusy(f"{method} {resource}: the bridge answered with a body that is not JSON") from None
+        if isinstance(payload, list):
+            _raise_request_errors(payload)
+        return payload
+
+
+def _reason(error: Exception) -> str:
+    """A short cause for a connection error, without the URL (which carries the key)."""
+    cause: BaseException | None = error
+    while cause is not None and cause.__context__ is not None and not isinstance(cause, OSError):
+        cause = cause.__context__
+    if isinstance(cause, ConnectionRefusedError):
+        return "connection refused"
+    if isinstance(cause, ConnectionResetError):
+        return "connection reset"
+    text = str(error)
+    for marker in ("Connection refused", "Connection reset", "Name or service not known", "No route to host"):
+        if marker in text:
+            return marker.lower()
+    return type(error).__name__
+
+
+def _raise_request_errors(items: list[Any]) -> None:
+    """Raise for error items about the whole request; leave per-attribute ones to the caller.
+
+    A permanent error wins over a transient one in the same body: retrying cannot fix a bad key.
+    """
+    transient: TransientBridgeError | None = None
+    for item in items:
+        error = item.get("error") if isinstance(item, dict) else None
+        if not isinstance(error, dict):
+            continue
+        hue_type = error.get("type")
+        if not isinstance(hue_type, int) or hue_type in ATTRIBUTE_ERROR_TYPES:
+            continue
+        exception = error_for_hue_type(hue_type, str(error.get("description", "")), str(error.get("address", "")))
+        if not isinstance(exception, TransientBridgeError):
+            raise exception
+        transient = transient or exception
+    if transient is not None:
+        raise transient
+
+
+def _attribute_result(item: Any) -> AttributeResult:
+    if isinstance(item, dict) and isinstance(item.get("success"), dict) and item["success"]:
+        address = next(iter(item["success"]))
+        return AttributeResult(address=str(address), ok=True)
+    if isinstance(item, dict) and isinstance(item.get("error"), dict):
+        error = item["error"]
+        return AttributeResult(
+            address=str(error.get("address", "")),
+            ok=False,
+            error_type=int(error.get("type", 0)),
+            description=str(error.get("description", "")),
+        )
+    raise BridgeBusy(f"unexpected item in the bridge's answer: {str(item)[:80]}")

@@ -1,0 +1,229 @@
+"""HTTP request -> invocation -> HTTP response, for every function.
+
+Three kinds of caller reach the same `@http` entry point: Knative's PingSource (binary CloudEvent),
+`func invoke` (binary CloudEvent or plain HTTP) and the Gateway (plain HTTP, stamped by the HTTPRoute
+with EXTERNAL_HEADER). A CloudEvent request gets a CloudEvent reply, because behind a Broker/Trigger a
+plain body counts as a failed delivery and the lights call would be repeated.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import flask
+from cloudevents.conversion import to_binary
+from cloudevents.exceptions import GenericException
+from cloudevents.http import CloudEvent, from_http
+
+from huelights.actions import Action, Outcome, Runner
+from huelights.config import Settings
+from huelights.errors import InvalidRequest
+
+EXTERNAL_HEADER = "X-Gohome-External"
+"""Set by the HTTPRoute on everything that came through the Gateway; such traffic must carry the token."""
+OUTCOME_EVENT_TYPE = "dev.gohome.lights.outcome"
+HEALTH_PATHS = frozenset({"/health/liveness", "/health/readiness"})
+REQUIRED_BINARY_HEADERS = ("ce-specversion", "ce-id", "ce-source", "ce-type")
+STRUCTURED_CONTENT_TYPE = "application/cloudevents+json"
+BUSY_RETRY_AFTER_SECONDS = 5
+TRANSIENT_RETRY_AFTER_SECONDS = 30
+# A tick Knative re-delivers (same ce-id) after a slow cold start must not run twice.
+RECENT_EVENTS_KEPT = 128
+RECENT_EVENTS_TTL_SECONDS = 900.0
+
+invocation_log = logging.getLogger("huelights.invocation")
+
+
+@dataclass(frozen=True)
+class Invocation:
+    kind: str
+    """`cloudevent-binary`, `cloudevent-structured` or `http`."""
+    external: bool
+    event: CloudEvent | None = None
+
+    @property
+    def event_key(self) -> tuple[str, str] | None:
+        return (str(self.event["source"]), str(self.event["id"])) if self.event is not None else None
+
+    def log_fields(self) -> dict[str, Any]:
+        fields: dict[str, Any] = {"trigger": self.kind, "external": self.external}
+        if self.event is not None:
+            fields.update(event_id=self.event["id"], event_source=self.event["source"], event_type=self.event["type"])
+        return fields
+
+
+class FunctionService:
+    """One function's request handling: the process-wide state behind a functions-framework target."""
+
+    def __init__(self, action: Action, settings: Settings, runner: Runner) -> None:
+        self.action = action
+        self.settings = settings
+        self.runner = runner
+        # One action at a time per process: overlapping callers would interleave commands to the bridge.
+        self._busy = threading.Lock()
+        self._recent: OrderedDict[tuple[str, str], tuple[float, Outcome]] = OrderedDict()
+
+    def handle(self, request: flask.Request) -> flask.Response:
+        if request.path in HEALTH_PATHS:
+            if request.method not in ("GET", "HEAD"):
+                return _text(405, "health endpoints answer GET", {"Allow": "GET, HEAD"})
+            return _text(200, "ok")
+        started = time.monotonic()
+        try:
+            invocation = self._admit(request)
+        except InvalidRequest as rejection:
+            self._log({"trigger": "rejected", "status": rejection.status, "message": str(rejection)}, started)
+            return _text(rejection.status, str(rejection), rejection.headers)
+        outcome, duplicate = self._run(invocation)
+        self._log(
+            {
+                **invocation.log_fields(),
+                **outcome.as_dict(),
+                "status": outcome.http_status,
+                "duplicate": duplicate,
+            },
+            started,
+        )
+        return self._respond(invocation, outcome)
+
+    def _admit(self, request: flask.Request) -> Invocation:
+        """Check path, method, size, token and body; return what kind of invocation this is."""
+        if request.path != "/":
+            raise InvalidRequest(f"no such path {request.path!r}; POST / to run {self.action.name}", 404)
+        if request.method != "POST":
+            raise InvalidRequest(f"method {request.method} not allowed; use POST", 405, {"Allow": "POST"})
+        external = EXTERNAL_HEADER in request.headers  # werkzeug headers compare case-insensitively
+        if external:
+            self._authorize(request.headers.get("Authorization", ""))
+        body = _read_body(request, self.settings.max_body_bytes)
+        headers = {name.lower(): value for name, value in request.headers.items()}
+        if any(name.startswith("ce-") for name in headers):
+            missing = [name for name in REQUIRED_BINARY_HEADERS if not headers.get(name)]
+            if missing:
+                raise InvalidRequest(f"binary CloudEvent is missing header(s): {', '.join(missing)}")
+            return Invocation("cloudevent-binary", external, _parse_event(headers, body))
+        if headers.get("content-type", "").split(";")[0].strip().lower() == STRUCTURED_CONTENT_TYPE:
+            try:
+                json.loads(body)
+            except ValueError:
+                raise InvalidRequest("structured CloudEvent body is not valid JSON") from None
+            return Invocation("cloudevent-structured", external, _parse_event(headers, body))
+        _require_json_or_empty(body, "request body")
+        return Invocation("http", external)
+
+    def _authorize(self, authorization: str) -> None:
+        if self.settings.trigger_token is None:
+            raise InvalidRequest("external triggers are disabled: the function has no TRIGGER_TOKEN configured", 403)
+        challenge = {"WWW-Authenticate": 'Bearer realm="huelights"'}
+        scheme, _, token = authorization.strip().partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise InvalidRequest("external trigger needs 'Authorization: Bearer <token>'", 401, challenge)
+        if not hmac.compare_digest(token.strip().encode(), self.settings.trigger_token.encode()):
+            raise InvalidRequest(
+                "external trigger token is wrong",
+                401,
+                {"WWW-Authenticate": 'Bearer realm="huelights", error="invalid_token"'},
+            )
+
+    def _run(self, invocation: Invocation) -> tuple[Outcome, bool]:
+        if invocation.external:
+            # A burst from outside gets a quick 429 instead of queueing work for the bridge.
+            acquired = self._busy.acquire(blocking=False)
+        else:
+            acquired = self._busy.acquire(timeout=self.settings.budget_seconds)
+        if not acquired:
+            return self._busy_outcome(), False
+        try:
+            key = invocation.event_key
+            if key is not None and (earlier := self._earlier_success(key)) is not None:
+                return earlier, True
+            outcome = self.runner.run(self.action, self.settings.target, self.settings.budget_seconds)
+            if key is not None and outcome.result == "ok":
+                self._remember(key, outcome)
+            return outcome, False
+        finally:
+            self._busy.release()
+
+    def _busy_outcome(self) -> Outcome:
+        message = f"another {self.action.name} invocation is running; try again later"
+        return Outcome(self.action.name, str(self.settings.target), "busy", message)
+
+    def _earlier_success(self, key: tuple[str, str]) -> Outcome | None:
+        now = time.monotonic()
+        while self._recent and now - next(iter(self._recent.values()))[0] > RECENT_EVENTS_TTL_SECONDS:
+            self._recent.popitem(last=False)
+        entry = self._recent.get(key)
+        return entry[1] if entry is not None else None
+
+    def _remember(self, key: tuple[str, str], outcome: Outcome) -> None:
+        self._recent[key] = (time.monotonic(), outcome)
+        while len(self._recent) > RECENT_EVENTS_KEPT:
+            self._recent.popitem(last=False)
+
+    def _respond(self, invocation: Invocation, outcome: Outcome) -> flask.Response:
+        status = outcome.http_status
+        headers: dict[str, str] = {}
+        if outcome.result == "busy":
+            status = 429 if invocation.external else 503
+            headers["Retry-After"] = str(BUSY_RETRY_AFTER_SECONDS)
+        elif status == 503:
+            headers["Retry-After"] = str(TRANSIENT_RETRY_AFTER_SECONDS)
+        if invocation.event is None:
+            return flask.Response(json.dumps(outcome.as_dict()), status, headers, mimetype="application/json")
+        reply = CloudEvent(
+            {
+                "type": OUTCOME_EVENT_TYPE,
+                "source": f"/gohome/huelights/{self.action.name}",
+                "subject": str(invocation.event["id"]),
+                "datacontenttype": "application/json",
+            },
+            outcome.as_dict(),
+        )
+        reply_headers, body = to_binary(reply)
+        return flask.Response(body, status, {**reply_headers, **headers})
+
+    def _log(self, fields: Mapping[str, Any], started: float) -> None:
+        record = {"action": self.action.name, **fields}
+        record.setdefault("duration_ms", round((time.monotonic() - started) * 1000))
+        invocation_log.info(self.runner.bridge.redact(json.dumps(record, default=str)))
+
+
+def _read_body(request: flask.Request, limit: int) -> bytes:
+    if request.content_length is not None and request.content_length > limit:
+        raise InvalidRequest(f"body of {request.content_length} bytes is larger than the limit of {limit}", 413)
+    body = request.stream.read(limit + 1)
+    if len(body) > limit:
+        raise InvalidRequest(f"body is larger than the limit of {limit} bytes", 413)
+    return body
+
+
+def _parse_event(headers: Mapping[str, str], body: bytes) -> CloudEvent:
+    try:
+        event = from_http(dict(headers), body)
+    except GenericException as error:
+        raise InvalidRequest(f"malformed CloudEvent: {str(error)[:200]}") from None
+    data = event.data
+    if isinstance(data, str | bytes):
+        _require_json_or_empty(data.encode() if isinstance(data, str) else data, "CloudEvent data")
+    return event
+
+
+def _require_json_or_empty(body: bytes, what: str) -> None:
+    if not body.strip():
+        return
+    try:
+        json.loads(body)
+    except ValueError:
+        raise InvalidRequest(f"{what} must be empty or JSON") from None
+
+
+def _text(status: int, message: str, headers: Mapping[str, str] | None = None) -> flask.Response:
+    return flask.Response(message + "\n", status, dict(headers or {}), mimetype="text/plain")
