@@ -17,17 +17,29 @@ from huelights.trigger import FunctionService, invocation_log
 Handler = Callable[[flask.Request], flask.Response]
 
 
+class _ConsoleHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever sys.stdout / sys.stderr is at the time of the record, not at set-up."""
+
+    def __init__(self, stream_name: str) -> None:
+        super().__init__()
+        self._stream_name = stream_name
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.stream = getattr(sys, self._stream_name)
+        super().emit(record)
+
+
 def _configure_logging() -> None:
     """Invocation records go to stdout as bare JSON lines; bridge retries and warnings to stderr."""
     if not invocation_log.handlers:
-        handler = logging.StreamHandler(sys.stdout)
+        handler = _ConsoleHandler("stdout")
         handler.setFormatter(logging.Formatter("%(message)s"))
         invocation_log.addHandler(handler)
         invocation_log.setLevel(logging.INFO)
         invocation_log.propagate = False
     library_log = logging.getLogger("huelights")
     if not library_log.handlers:
-        handler = logging.StreamHandler(sys.stderr)
+        handler = _ConsoleHandler("stderr")
         handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
         library_log.addHandler(handler)
         library_log.setLevel(logging.INFO)

@@ -147,11 +147,28 @@ class HueBridge:
 
     def redact(self, text: str) -> str:
         """Remove the application key from text that may quote a URL (requests' errors do)."""
-        return text.replace(self._settings.app_key, "<app-key>")
+        key = self._settings.app_key
+        return text.replace(key, "<app-key>") if key else text
 
     def get(self, resource: str, deadline: Deadline) -> Any:
         """GET /api/<key>/<resource> and return the JSON; raises on any error item."""
         return self._call("GET", resource, None, deadline, pacer=None)
+
+    def public_config(self, deadline: Deadline) -> dict[str, Any]:
+        """GET /api/config: bridge id, model and software version; needs no key."""
+        payload = self._call("GET", "/api/config", None, deadline, pacer=None)
+        if not isinstance(payload, dict):
+            raise BridgeBusy(f"GET /api/config: expected an object, got {type(payload).__name__}")
+        return payload
+
+    def create_app_key(self, device_type: str, deadline: Deadline) -> str:
+        """POST /api: a new application key, or LinkButtonNotPressed (error 101) until the button is pressed."""
+        payload = self._call("POST", "/api", {"devicetype": device_type}, deadline, pacer=None)
+        for item in payload if isinstance(payload, list) else []:
+            username = item.get("success", {}).get("username") if isinstance(item, dict) else None
+            if isinstance(username, str) and username:
+                return username
+        raise BridgeBusy("POST /api: the bridge answered without a new key")
 
     def put(self, resource: str, body: Mapping[str, Any], deadline: Deadline) -> list[AttributeResult]:
         """PUT a light state or group action; returns one result per attribute."""
@@ -196,7 +213,9 @@ class HueBridge:
             min(self._settings.connect_timeout, remaining),
             min(self._settings.read_timeout, remaining),
         )
-        url = f"{self._settings.bridge_url}/api/{self._settings.app_key}/{resource}"
+        # `resource` is relative to the authenticated API root, or an absolute path such as `/api/config`.
+        path = resource if resource.startswith("/") else f"/api/{self._settings.app_key}/{resource}"
+        url = self._settings.bridge_url + path
         with self._count_lock:
             self.requests_sent += 1
         try:

@@ -57,6 +57,10 @@ class TargetNotFound(PermanentBridgeError):
     """A light or group named in HUE_TARGET does not exist on the bridge."""
 
 
+class LinkButtonNotPressed(BridgeError):
+    """Hue error 101: pairing needs the bridge's link button pressed within the last 30 seconds."""
+
+
 class BridgeRejected(PermanentBridgeError):
     """Any other Hue error that is not about one attribute of one light (e.g. 2, 4, 5)."""
 
@@ -88,6 +92,8 @@ def error_for_hue_type(hue_type: int, description: str, address: str) -> BridgeE
         return Unauthorized(f"{detail} (the application key HUE_APP_KEY was rejected; pair again)")
     if hue_type == 3:
         return ResourceNotFound(detail)
+    if hue_type == 101:
+        return LinkButtonNotPressed(f"{detail} (press the round link button on the bridge)")
     if hue_type == HUE_INTERNAL_ERROR:
         return BridgeBusy(detail)
     return BridgeRejected(detail)

@@ -1,0 +1,111 @@
+"""Settings from the environment: defaults, validation, and the one-line failure at start."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from huelights.config import Target, load_settings, parse_bridge_url, parse_target
+from huelights.errors import ConfigError
+
+ROOT = Path(__file__).resolve().parent.parent
+BASE = {"HUE_BRIDGE": "192.168.1.2", "HUE_APP_KEY": "abcdefghijklmnop"}
+
+
+@pytest.mark.parametrize(
+    ("raw", "url"),
+    [
+        ("192.168.1.2", "http://192.168.1.2"),
+        ("hue.lan:8080", "http://hue.lan:8080"),
+        ("https://192.168.1.2/", "https://192.168.1.2"),
+        ("http://[fd00::2]:80", "http://[fd00::2]:80"),
+    ],
+)
+def test_bridge_address_forms(raw: str, url: str) -> None:
+    assert parse_bridge_url(raw) == url
+
+
+@pytest.mark.parametrize("raw", ["ftp://hue", "http://", "hue:notaport", "http://hue/api/key", "http://user@hue"])
+def test_bad_bridge_addresses_name_the_variable(raw: str) -> None:
+    with pytest.raises(ConfigError, match=r"^HUE_BRIDGE: "):
+        parse_bridge_url(raw)
+
+
+@pytest.mark.parametrize(
+    ("raw", "target"),
+    [
+        ("all", Target("all")),
+        ("ALL", Target("all")),
+        ("group:Living room", Target("group", group="Living room")),
+        ("group:3", Target("group", group="3")),
+        ("lights:1, Desk lamp ,7", Target("lights", lights=("1", "Desk lamp", "7"))),
+    ],
+)
+def test_target_forms(raw: str, target: Target) -> None:
+    assert parse_target(raw) == target
+
+
+@pytest.mark.parametrize("raw", ["room:1", "group:", "lights:", "lights:1,,2", "lights:1,1", "everything"])
+def test_bad_targets_name_the_variable(raw: str) -> None:
+    with pytest.raises(ConfigError, match=r"^HUE_TARGET: "):
+        parse_target(raw)
+
+
+def test_defaults() -> None:
+    settings = load_settings(BASE)
+    assert settings.target == Target("all")
+    assert settings.trigger_token is None
+    assert 0 < settings.budget_seconds < 60, "the budget must fit inside Knative's request timeout"
+    assert settings.connect_timeout > 0 and settings.read_timeout > 0
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("HUE_APP_KEY", ""),
+        ("HUE_APP_KEY", "has a space"),
+        ("HUE_BUDGET_SECONDS", "soon"),
+        ("HUE_BUDGET_SECONDS", "0"),
+        ("HUE_READ_TIMEOUT", "-1"),
+        ("HUE_MAX_ATTEMPTS", "2.5"),
+        ("TRIGGER_TOKEN", "short"),
+        ("HUE_CA_BUNDLE", "/nonexistent/ca.pem"),
+        ("HUE_BRIDGE_ID", "not-an-id"),
+        ("MAX_BODY_BYTES", "12"),
+    ],
+)
+def test_each_bad_value_names_its_variable(name: str, value: str) -> None:
+    with pytest.raises(ConfigError, match=f"^{name}: "):
+        load_settings({**BASE, "HUE_BRIDGE": "https://192.168.1.2", name: value})
+
+
+def test_secrets_are_not_in_the_settings_repr() -> None:
+    settings = load_settings({**BASE, "TRIGGER_TOKEN": "token-token-token-token"})
+    assert "abcdefghijklmnop" not in repr(settings)
+    assert "token-token" not in repr(settings)
+
+
+def test_a_function_with_a_missing_setting_stops_at_start_with_one_line() -> None:
+    env = {"PATH": str(Path(sys.executable).parent), "HUE_BRIDGE": "127.0.0.1:9"}
+    process = subprocess.run(
+        [
+            str(Path(sys.executable).parent / "functions-framework"),
+            "--target",
+            "lights_on",
+            "--source",
+            str(ROOT / "functions/lights_on/main.py"),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            "0",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert process.returncode != 0
+    assert process.stderr.strip().splitlines() == ["huelights: configuration error: HUE_APP_KEY: is not set"]

@@ -1,0 +1,281 @@
+"""Each function through functions-framework's test client, with the exact requests its callers send."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from pathlib import Path
+from typing import Any
+
+import functions_framework
+import pytest
+import responses
+from cloudevents.conversion import to_structured
+from cloudevents.http import CloudEvent, from_http
+
+from tests.conftest import API, APP_KEY, BRIDGE, all_lights, hue_error, success
+
+ROOT = Path(__file__).resolve().parent.parent
+FUNCTIONS = {"lights_off": "lights-off", "lights_on": "lights-on", "colorloop": "colorloop"}
+EXPECTED_COMMAND = {
+    "lights_off": {"on": False},
+    "lights_on": {"on": True},
+    "colorloop": {"on": True, "effect": "colorloop"},
+}
+READ_BACK = {
+    "lights_off": all_lights(on=False),
+    "lights_on": all_lights(on=True),
+    "colorloop": all_lights(on=True, effect="colorloop"),
+}
+TOKEN = "a-long-random-trigger-token-for-tests"
+FUNC_INVOKE_DATA = b'{"message":"Hello World"}'
+
+
+def client(target: str, monkeypatch: pytest.MonkeyPatch, **env: str) -> Any:
+    settings = {
+        "HUE_BRIDGE": BRIDGE,
+        "HUE_APP_KEY": APP_KEY,
+        "HUE_TARGET": "all",
+        "HUE_GROUP_INTERVAL": "0",
+        "TRIGGER_TOKEN": TOKEN,
+        **env,
+    }
+    for name, value in settings.items():
+        monkeypatch.setenv(name, value)
+    return functions_framework.create_app(target, str(ROOT / "functions" / target / "main.py")).test_client()
+
+
+def ping_headers(source_name: str, with_body: bool = True) -> dict[str, str]:
+    """Exactly what Knative's mt-ping adapter sends (reference: events-and-functions-framework.md §1)."""
+    headers = {
+        "User-Agent": "Go-http-client/1.1",
+        "Ce-Id": str(uuid.uuid4()),
+        "Ce-Source": f"/apis/v1/namespaces/gohome/pingsources/{source_name}",
+        "Ce-Specversion": "1.0",
+        "Ce-Time": "2026-11-26T10:30:00.199965391Z",
+        "Ce-Type": "dev.knative.sources.ping",
+        "Kn-Namespace": "gohome",
+        "Accept-Encoding": "gzip",
+    }
+    if with_body:
+        headers["Content-Type"] = "application/json"
+    return headers
+
+
+def func_invoke_cloudevent_headers() -> dict[str, str]:
+    return {
+        "Ce-Id": str(uuid.uuid4()),
+        "Ce-Source": "/boson/fn",
+        "Ce-Specversion": "1.0",
+        "Ce-Time": "2026-11-26T10:30:00.1Z",
+        "Ce-Type": "boson.fn",
+        "Content-Type": "application/json",
+    }
+
+
+def mock_bridge(target: str) -> None:
+    responses.put(f"{API}/groups/0/action", json=success(("/groups/0/action/on", True)))
+    responses.get(f"{API}/lights", json=READ_BACK[target])
+
+
+def bridge_puts() -> list[tuple[str, Any]]:
+    return [
+        (c.request.url.removeprefix(API), json.loads(c.request.body))
+        for c in responses.calls
+        if c.request.method == "PUT"
+    ]
+
+
+@pytest.mark.parametrize("target", FUNCTIONS)
+@pytest.mark.parametrize("with_body", [True, False], ids=["data+json", "no-data"])
+@responses.activate
+def test_pingsource_event_runs_the_action_and_gets_a_cloudevent_reply(
+    target: str, with_body: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    mock_bridge(target)
+    headers = ping_headers(FUNCTIONS[target], with_body)
+    response = client(target, monkeypatch).post("/", headers=headers, data=b'{"scheduled": true}' if with_body else b"")
+
+    assert response.status_code == 200, response.data
+    assert bridge_puts() == [("/groups/0/action", EXPECTED_COMMAND[target])]
+    reply = from_http(dict(response.headers), response.data)
+    assert reply["type"] == "dev.gohome.lights.outcome"
+    assert reply["subject"] == headers["Ce-Id"]
+    assert reply.data["result"] == "ok" and set(reply.data["lights"]) == {"1", "2", "3", "4"}
+
+
+@pytest.mark.parametrize("target", FUNCTIONS)
+@responses.activate
+def test_func_invoke_http_format_gets_the_outcome_as_json(target: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    mock_bridge(target)
+    response = client(target, monkeypatch).post(
+        "/", headers={"Content-Type": "application/json"}, data=FUNC_INVOKE_DATA
+    )
+    assert response.status_code == 200
+    assert response.mimetype == "application/json"
+    assert response.get_json()["action"] == target
+    assert bridge_puts() == [("/groups/0/action", EXPECTED_COMMAND[target])]
+
+
+@pytest.mark.parametrize("target", FUNCTIONS)
+@responses.activate
+def test_func_invoke_cloudevent_format(target: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    mock_bridge(target)
+    response = client(target, monkeypatch).post("/", headers=func_invoke_cloudevent_headers(), data=FUNC_INVOKE_DATA)
+    assert response.status_code == 200
+    assert response.headers["Ce-Type"] == "dev.gohome.lights.outcome"
+    assert bridge_puts() == [("/groups/0/action", EXPECTED_COMMAND[target])]
+
+
+@responses.activate
+def test_structured_cloudevent_is_accepted(monkeypatch: pytest.MonkeyPatch) -> None:
+    mock_bridge("colorloop")
+    event = CloudEvent({"type": "boson.fn", "source": "/boson/fn"}, {"message": "Hello World"})
+    headers, body = to_structured(event)
+    response = client("colorloop", monkeypatch).post("/", headers=headers, data=body)
+    assert response.status_code == 200
+    assert bridge_puts() == [("/groups/0/action", {"on": True, "effect": "colorloop"})]
+
+
+@pytest.mark.parametrize("path", ["/health/liveness", "/health/readiness"])
+@responses.activate
+def test_health_endpoints_answer_without_touching_the_bridge(path: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    response = client("lights_off", monkeypatch).get(path)
+    assert response.status_code == 200
+    assert len(responses.calls) == 0
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status"),
+    [
+        ("GET", "/", 405),
+        ("PUT", "/", 405),
+        ("DELETE", "/", 405),
+        ("POST", "/anything", 404),
+        ("POST", "/health/liveness", 405),
+    ],
+)
+@responses.activate
+def test_wrong_method_or_path_changes_nothing(
+    method: str, path: str, status: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    response = client("lights_off", monkeypatch).open(path, method=method)
+    assert response.status_code == status
+    assert len(responses.calls) == 0
+
+
+@pytest.mark.parametrize(
+    ("headers", "body", "message"),
+    [
+        ({"Ce-Id": "1", "Ce-Source": "/s", "Ce-Specversion": "1.0"}, b"", "ce-type"),
+        ({"Ce-Type": "t"}, b"", "ce-specversion, ce-id, ce-source"),
+        ({"Ce-Id": "1", "Ce-Source": "/s", "Ce-Type": "t", "Ce-Specversion": "9.9"}, b"", "malformed CloudEvent"),
+        ({"Content-Type": "application/cloudevents+json"}, b"{not json", "not valid JSON"),
+        (
+            {"Content-Type": "application/cloudevents+json"},
+            b'{"specversion": "1.0", "id": "1"}',
+            "malformed CloudEvent",
+        ),
+        ({"Content-Type": "text/plain"}, b"lights please", "must be empty or JSON"),
+        ({**func_invoke_cloudevent_headers(), "Content-Type": "text/plain"}, b"not json", "must be empty or JSON"),
+    ],
+)
+@responses.activate
+def test_malformed_requests_get_400_naming_the_problem(
+    headers: dict[str, str], body: bytes, message: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    response = client("colorloop", monkeypatch).post("/", headers=headers, data=body)
+    assert response.status_code == 400
+    assert message in response.get_data(as_text=True)
+    assert len(responses.calls) == 0
+
+
+@responses.activate
+def test_body_over_the_limit_is_413(monkeypatch: pytest.MonkeyPatch) -> None:
+    response = client("colorloop", monkeypatch, MAX_BODY_BYTES="2048").post(
+        "/", headers={"Content-Type": "application/json"}, data=b"[" + b"1," * 2000 + b"1]"
+    )
+    assert response.status_code == 413
+    assert len(responses.calls) == 0
+
+
+@pytest.mark.parametrize(
+    ("authorization", "status"),
+    [(None, 401), ("Bearer wrong-token-wrong-token", 401), (f"Basic {TOKEN}", 401), (f"Bearer {TOKEN}", 200)],
+)
+@responses.activate
+def test_gateway_traffic_needs_the_bearer_token(
+    authorization: str | None, status: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    mock_bridge("colorloop")
+    headers = {"X-Gohome-External": "colorloop.lab"}
+    if authorization:
+        headers["Authorization"] = authorization
+    response = client("colorloop", monkeypatch).post("/", headers=headers)
+    assert response.status_code == status
+    if status == 401:
+        assert response.headers["WWW-Authenticate"].startswith("Bearer")
+        assert len(responses.calls) == 0
+
+
+@responses.activate
+def test_gateway_traffic_is_refused_when_no_token_is_configured(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("TRIGGER_TOKEN", raising=False)
+    response = client("colorloop", monkeypatch, TRIGGER_TOKEN="").post(
+        "/", headers={"X-Gohome-External": "1", "Authorization": "Bearer anything-at-all-here"}
+    )
+    assert response.status_code == 403
+    assert len(responses.calls) == 0
+
+
+@responses.activate
+def test_a_redelivered_tick_does_not_run_twice(monkeypatch: pytest.MonkeyPatch) -> None:
+    mock_bridge("lights_off")
+    app = client("lights_off", monkeypatch)
+    headers = ping_headers("lights-off")
+    first = app.post("/", headers=headers, data=b"{}")
+    second = app.post("/", headers=headers, data=b"{}")
+    assert (first.status_code, second.status_code) == (200, 200)
+    assert len(bridge_puts()) == 1
+
+
+@responses.activate
+def test_transient_bridge_failure_is_503_with_retry_after(monkeypatch: pytest.MonkeyPatch) -> None:
+    for _ in range(3):
+        responses.put(f"{API}/groups/0/action", status=503)
+    response = client("lights_on", monkeypatch, HUE_MAX_ATTEMPTS="3").post(
+        "/", headers=ping_headers("lights-on"), data=b"{}"
+    )
+    assert response.status_code == 503
+    assert int(response.headers["Retry-After"]) > 0
+    assert len(responses.calls) == 3
+
+
+@responses.activate
+def test_rejected_key_is_500_with_a_clear_message(monkeypatch: pytest.MonkeyPatch) -> None:
+    responses.put(f"{API}/groups/0/action", json=[hue_error(1, "/groups/0/action", "unauthorized user")])
+    response = client("lights_on", monkeypatch).post("/", headers={"Content-Type": "application/json"}, data=b"{}")
+    assert response.status_code == 500
+    assert "HUE_APP_KEY was rejected" in response.get_json()["message"]
+
+
+@responses.activate
+def test_one_json_log_line_per_invocation_without_secrets(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    mock_bridge("colorloop")
+    app = client("colorloop", monkeypatch)
+    capsys.readouterr()
+    headers = ping_headers("colorloop")
+    app.post("/", headers={**headers, "Authorization": f"Bearer {TOKEN}"}, data=b"{}")
+
+    out, err = capsys.readouterr()
+    lines = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+    assert len(lines) == 1
+    record = lines[0]
+    assert record["action"] == "colorloop" and record["trigger"] == "cloudevent-binary"
+    assert record["event_id"] == headers["Ce-Id"] and record["event_source"].endswith("/pingsources/colorloop")
+    assert record["bridge_requests"] == 2 and record["status"] == 200
+    assert set(record["lights"]["4"]) == {"name", "status", "detail"}
+    assert isinstance(record["duration_ms"], int)
+    assert APP_KEY not in out + err and TOKEN not in out + err
