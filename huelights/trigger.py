@@ -24,6 +24,7 @@ from cloudevents.exceptions import GenericException
 from cloudevents.http import CloudEvent, from_http
 
 from huelights.actions import Action, Outcome, Runner
+from huelights.bridge import Deadline
 from huelights.config import Settings
 from huelights.errors import InvalidRequest
 
@@ -134,18 +135,21 @@ class FunctionService:
             )
 
     def _run(self, invocation: Invocation) -> tuple[Outcome, bool]:
+        # Waiting for a running invocation counts against this one's budget, so that the whole request
+        # still ends within Knative's timeout.
+        deadline = Deadline(self.settings.budget_seconds)
         if invocation.external:
             # A burst from outside gets a quick 429 instead of queueing work for the bridge.
             acquired = self._busy.acquire(blocking=False)
         else:
-            acquired = self._busy.acquire(timeout=self.settings.budget_seconds)
+            acquired = self._busy.acquire(timeout=deadline.remaining())
         if not acquired:
             return self._busy_outcome(), False
         try:
             key = invocation.event_key
             if key is not None and (earlier := self._earlier_success(key)) is not None:
                 return earlier, True
-            outcome = self.runner.run(self.action, self.settings.target, self.settings.budget_seconds)
+            outcome = self.runner.run(self.action, self.settings.target, deadline.remaining())
             if key is not None and outcome.result == "ok":
                 self._remember(key, outcome)
             return outcome, False

@@ -1,0 +1,109 @@
+"""Each function as a real process, started with the image's `functions-framework` command, against
+the simulated bridge over real HTTP on 127.0.0.1."""
+
+from __future__ import annotations
+
+import json
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+
+from tests.devstack_fixtures import (  # noqa: F401  (pytest finds the `sim` fixture by name)
+    APP_KEY,
+    REPO,
+    RunningBridge,
+    free_port,
+    group_alive,
+    sim,
+    start_process,
+    stop_process_group,
+    wait_for_http,
+)
+
+pytestmark = pytest.mark.integration
+FUNCTIONS_FRAMEWORK = str(Path(sys.executable).parent / "functions-framework")
+TOKEN = "live-test-trigger-token-0123456789"
+
+
+def ping(source: str) -> dict[str, str]:
+    return {
+        "Ce-Id": str(uuid.uuid4()),
+        "Ce-Source": f"/apis/v1/namespaces/gohome/pingsources/{source}",
+        "Ce-Specversion": "1.0",
+        "Ce-Time": "2026-11-26T10:30:00.5Z",
+        "Ce-Type": "dev.knative.sources.ping",
+        "Content-Type": "application/json",
+        "Kn-Namespace": "gohome",
+    }
+
+
+@pytest.fixture
+def function(sim: RunningBridge, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[str]:  # noqa: F811
+    target = request.param
+    port = free_port()
+    env = {
+        "HUE_BRIDGE": sim.url,
+        "HUE_APP_KEY": APP_KEY,
+        "HUE_TARGET": "group:Living room",
+        "TRIGGER_TOKEN": TOKEN,
+        "WORKERS": "1",
+        "THREADS": "2",
+    }
+    command = [FUNCTIONS_FRAMEWORK, "--target", target, "--source", f"functions/{target}/main.py",
+               "--host", "127.0.0.1", "--port", str(port)]  # fmt: skip
+    process = start_process(command, tmp_path / f"{target}.log", env)
+    try:
+        wait_for_http(f"http://127.0.0.1:{port}/health/readiness", timeout=30, proc=process)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        stop_process_group(process)
+        assert not group_alive(process.pid), "every process of the function stopped"
+        log = (tmp_path / f"{target}.log").read_text()
+        assert APP_KEY not in log and TOKEN not in log
+
+
+@pytest.mark.parametrize("function", ["lights_off"], indirect=True)
+def test_lights_off_switches_the_room_off(function: str, sim: RunningBridge) -> None:  # noqa: F811
+    response = requests.post(function, headers=ping("lights-off"), data=b"{}", timeout=30)
+
+    assert response.status_code == 200, response.text
+    assert [sim.bridge.light(i)["on"] for i in "1234"] == [False] * 4
+    assert sim.bridge.counts()["group_commands"] == 1
+
+
+@pytest.mark.parametrize("function", ["lights_on"], indirect=True)
+def test_lights_on_switches_the_room_on(function: str, sim: RunningBridge) -> None:  # noqa: F811
+    for light_id in "1234":
+        sim.bridge.set_light_state(light_id, on=False)
+
+    response = requests.post(
+        function, headers={"Content-Type": "application/json"}, data=b'{"message":"Hello World"}', timeout=30
+    )
+
+    assert response.status_code == 200, response.text
+    assert [sim.bridge.light(i)["on"] for i in "1234"] == [True] * 4
+
+
+@pytest.mark.parametrize("function", ["colorloop"], indirect=True)
+def test_colorloop_recovers_a_power_cycled_bulb_and_skips_the_white_one(function: str, sim: RunningBridge) -> None:  # noqa: F811
+    sim.bridge.power_cycle("2", delayed_revert=True)  # applies its power-on setting after our command
+
+    response = requests.post(function, headers=ping("colorloop"), data=b"{}", timeout=30)
+
+    assert response.status_code == 200, response.text
+    assert [sim.bridge.light(i).get("effect") for i in "123"] == ["colorloop"] * 3
+    assert sim.bridge.light("4")["on"] is True and "effect" not in sim.bridge.light("4")
+    outcome = json.loads(response.content)
+    assert {k: v["status"] for k, v in outcome["lights"].items()} == {"1": "ok", "2": "ok", "3": "ok", "4": "skipped"}
+    assert sim.bridge.counts()["light_commands"] >= 1, "the reverted bulb got an individual re-send"
+
+
+@pytest.mark.parametrize("function", ["colorloop"], indirect=True)
+def test_health_probes_never_reach_the_bridge(function: str, sim: RunningBridge) -> None:  # noqa: F811
+    for path in ("/health/liveness", "/health/readiness"):
+        assert requests.get(function + path, timeout=5).status_code == 200
+    assert sim.bridge.counts()["requests"] == 0
