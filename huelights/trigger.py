@@ -98,9 +98,9 @@ class FunctionService:
     def _admit(self, request: flask.Request) -> Invocation:
         """Check path, method, size, token and body; return what kind of invocation this is."""
         if request.path != "/":
-            raise InvalidRequest(f"no such path {request.path!r}; POST / to run {self.action.name}", 404)
+            raise InvalidRequest(f"no such path {_shorten(request.path)!r}; POST / to run {self.action.name}", 404)
         if request.method != "POST":
-            raise InvalidRequest(f"method {request.method} not allowed; use POST", 405, {"Allow": "POST"})
+            raise InvalidRequest(f"method {_shorten(request.method)} not allowed; use POST", 405, {"Allow": "POST"})
         external = EXTERNAL_HEADER in request.headers  # werkzeug headers compare case-insensitively
         if external:
             self._authorize(request.headers.get("Authorization", ""))
@@ -227,6 +227,11 @@ def _require_json_or_empty(body: bytes, what: str) -> None:
         json.loads(body)
     except ValueError:
         raise InvalidRequest(f"{what} must be empty or JSON") from None
+
+
+def _shorten(text: str, limit: int = 80) -> str:
+    """Caller-controlled text quoted in a message or log line, cut so that it cannot flood either."""
+    return text if len(text) <= limit else text[:limit] + "..."
 
 
 def _text(status: int, message: str, headers: Mapping[str, str] | None = None) -> flask.Response:

@@ -4,7 +4,6 @@ the simulated bridge over real HTTP on 127.0.0.1."""
 from __future__ import annotations
 
 import json
-import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,20 +11,10 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.devstack_fixtures import (  # noqa: F401  (pytest finds the `sim` fixture by name)
-    APP_KEY,
-    REPO,
-    RunningBridge,
-    free_port,
-    group_alive,
-    sim,
-    start_process,
-    stop_process_group,
-    wait_for_http,
-)
+from tests.devstack_fixtures import APP_KEY, RunningBridge, sim  # noqa: F401  (pytest finds `sim` by name)
+from tests.function_process import running_function
 
 pytestmark = pytest.mark.integration
-FUNCTIONS_FRAMEWORK = str(Path(sys.executable).parent / "functions-framework")
 TOKEN = "live-test-trigger-token-0123456789"
 
 
@@ -43,27 +32,11 @@ def ping(source: str) -> dict[str, str]:
 
 @pytest.fixture
 def function(sim: RunningBridge, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[str]:  # noqa: F811
-    target = request.param
-    port = free_port()
-    env = {
-        "HUE_BRIDGE": sim.url,
-        "HUE_APP_KEY": APP_KEY,
-        "HUE_TARGET": "group:Living room",
-        "TRIGGER_TOKEN": TOKEN,
-        "WORKERS": "1",
-        "THREADS": "2",
-    }
-    command = [FUNCTIONS_FRAMEWORK, "--target", target, "--source", f"functions/{target}/main.py",
-               "--host", "127.0.0.1", "--port", str(port)]  # fmt: skip
-    process = start_process(command, tmp_path / f"{target}.log", env)
-    try:
-        wait_for_http(f"http://127.0.0.1:{port}/health/readiness", timeout=30, proc=process)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        stop_process_group(process)
-        assert not group_alive(process.pid), "every process of the function stopped"
-        log = (tmp_path / f"{target}.log").read_text()
-        assert APP_KEY not in log and TOKEN not in log
+    env = {"HUE_BRIDGE": sim.url, "HUE_APP_KEY": APP_KEY, "HUE_TARGET": "group:Living room", "TRIGGER_TOKEN": TOKEN}
+    with running_function(request.param, env, tmp_path) as running:
+        yield running.url
+        log = running.log()
+    assert APP_KEY not in log and TOKEN not in log
 
 
 @pytest.mark.parametrize("function", ["lights_off"], indirect=True)

@@ -1,0 +1,225 @@
+"""`python -m huelights`: pair with a bridge, list its lights and rooms, print the Kubernetes config, check it.
+
+Settings come from the same environment variables as the functions (HUE_BRIDGE, HUE_APP_KEY, HUE_TARGET,
+HUE_CA_BUNDLE, HUE_BRIDGE_ID, timeouts), so `check` validates exactly what a pod would run with; flags
+override single values. The app key is printed only by `pair` and inside `secret` output, never in an
+error. Exit status: 0 ok, 1 the bridge failed or `check` found a problem, 2 usage or configuration error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
+
+from huelights import cli_bridge, cli_kube
+from huelights.bridge import HueBridge
+from huelights.config import Settings, load_settings
+from huelights.errors import BridgeError, BridgeUnreachable, ConfigError, TargetNotFound, Unauthorized
+
+PROG = "python -m huelights"
+# Flag -> the environment variable it overrides.
+OVERRIDES = {
+    "bridge": "HUE_BRIDGE",
+    "key": "HUE_APP_KEY",
+    "target": "HUE_TARGET",
+    "ca_bundle": "HUE_CA_BUNDLE",
+    "bridge_id": "HUE_BRIDGE_ID",
+    "token": "TRIGGER_TOKEN",
+}
+# What talking to the bridge needs; `lights` and `groups` ignore the rest so that a HUE_TARGET that does
+# not resolve yet (the reason to run them) cannot stop them.
+CONNECTION_VARS = (
+    "HUE_BRIDGE",
+    "HUE_APP_KEY",
+    "HUE_CA_BUNDLE",
+    "HUE_BRIDGE_ID",
+    "HUE_CONNECT_TIMEOUT",
+    "HUE_READ_TIMEOUT",
+    "HUE_MAX_ATTEMPTS",
+    "HUE_BUDGET_SECONDS",
+)
+# load_settings insists on a key; pairing has none yet. Stands in for it and is never sent.
+_NO_KEY = "not-paired-yet"
+
+
+def command_env(args: argparse.Namespace, env: Mapping[str, str], names: Sequence[str] | None = None) -> dict[str, str]:
+    """The environment (or the `names` part of it) with the flags given on the command line applied."""
+    merged = {name: value for name, value in env.items() if names is None or name in names}
+    for flag, variable in OVERRIDES.items():
+        value = getattr(args, flag, None)
+        if value is not None:
+            merged[variable] = value
+    return merged
+
+
+def settings_for(args: argparse.Namespace, env: Mapping[str, str], *, full: bool = False) -> Settings:
+    """Settings as the functions build them; `full` also validates the target, token and tuning values."""
+    return load_settings(command_env(args, env, None if full else CONNECTION_VARS))
+
+
+def settings_without_key(args: argparse.Namespace, env: Mapping[str, str]) -> Settings:
+    """Connection settings before a key exists (pairing, the ConfigMap)."""
+    merged = command_env(args, env, CONNECTION_VARS)
+    merged["HUE_APP_KEY"] = _NO_KEY
+    return replace(load_settings(merged), app_key="")
+
+
+def _seconds(low: float, high: float) -> Callable[[str], float]:
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{text} is outside {low:g}..{high:g} seconds")
+        return value
+
+    return parse
+
+
+def _device_type(text: str) -> str:
+    if not 0 < len(text) <= 40:
+        raise argparse.ArgumentTypeError("must be 1 to 40 characters, e.g. huelights#gohome")
+    return text
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=PROG,
+        description="Set up and check huelights against a Philips Hue bridge. Settings come from the "
+        "environment (HUE_BRIDGE, HUE_APP_KEY, HUE_TARGET, HUE_CA_BUNDLE, HUE_BRIDGE_ID, ...), as for the "
+        "functions; flags override them.",
+        epilog="Exit status: 0 ok, 1 bridge error or problems found by check, 2 usage or configuration error.",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="show the bridge client's retries on stderr")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    bridge = argparse.ArgumentParser(add_help=False)
+    bridge.add_argument("--bridge", metavar="ADDRESS", help="bridge address or URL (default: $HUE_BRIDGE)")
+    bridge.add_argument("--ca-bundle", metavar="FILE", help="CA bundle for an https:// bridge ($HUE_CA_BUNDLE)")
+    bridge.add_argument("--bridge-id", metavar="ID", help="bridge id = certificate name for https ($HUE_BRIDGE_ID)")
+    key = argparse.ArgumentParser(add_help=False)
+    key.add_argument("--key", metavar="KEY", help="application key (default: $HUE_APP_KEY; prefer the variable)")
+    as_json = argparse.ArgumentParser(add_help=False)
+    as_json.add_argument("--json", action="store_true", help="print JSON for scripts instead of a table")
+
+    pair = commands.add_parser(
+        "pair",
+        parents=[bridge],
+        help="create an application key (press the bridge's link button)",
+        description="Asks you to press the link button, then asks the bridge for a new application key "
+        "until it gives one or the wait is over. Prints the key on stdout (and nothing else there).",
+    )
+    pair.add_argument("--wait", type=_seconds(0.1, 300), default=30.0, help="seconds to wait for the button (30)")
+    pair.add_argument("--interval", type=_seconds(0.01, 10), default=1.0, help="seconds between attempts (1)")
+    pair.add_argument(
+        "--device-type", type=_device_type, default="huelights#gohome", help="name the bridge lists the key under"
+    )
+    pair.add_argument(
+        "--save", metavar="FILE", help="write HUE_APP_KEY=<key> to this new file (mode 600) instead of printing it"
+    )
+
+    commands.add_parser(
+        "lights",
+        parents=[bridge, key, as_json],
+        help="list the lights and the HUE_TARGET for each",
+        description="Lists every light: id, name, type, whether it can show colour (and so colorloop), "
+        "reachable, on, effect, and the HUE_TARGET value that selects it.",
+    )
+    commands.add_parser(
+        "groups",
+        parents=[bridge, key, as_json],
+        help="list the rooms and zones and the HUE_TARGET for each",
+        description="Lists the bridge's groups (rooms, zones, ...) with their member lights and the "
+        "HUE_TARGET value that selects each; the first row is every light (HUE_TARGET=all).",
+    )
+
+    secret = commands.add_parser(
+        "secret",
+        parents=[key],
+        help="print the Kubernetes Secret with the key and trigger token",
+        description=f"Prints the Secret {cli_kube.SECRET_NAME!r} (namespace {cli_kube.NAMESPACE}) that the "
+        "Knative Services read. The trigger token is --token, else $TRIGGER_TOKEN, else a new random one. "
+        "Pipe it to `kubectl apply -f -`; do not commit it.",
+    )
+    secret.add_argument("--token", help="trigger token (default: $TRIGGER_TOKEN, else a new random token)")
+    secret.add_argument(
+        "--kubectl", action="store_true", help="print the `kubectl create secret` command instead of YAML"
+    )
+
+    config = commands.add_parser(
+        "config",
+        help="print the Kubernetes ConfigMap with the bridge and target",
+        description=f"Prints the ConfigMap {cli_kube.CONFIG_NAME!r} (knative/base/config.yaml) for the bridge "
+        "address and the target, after checking their syntax (check them against the bridge with `check`).",
+    )
+    config.add_argument("--bridge", metavar="ADDRESS", help="bridge address or URL (default: $HUE_BRIDGE)")
+    config.add_argument("--target", help="all, group:<id or name>, lights:<id or name>,... (default: $HUE_TARGET)")
+    config.add_argument("--bridge-id", metavar="ID", help="bridge id, for an https:// bridge ($HUE_BRIDGE_ID)")
+
+    check = commands.add_parser(
+        "check",
+        parents=[bridge, key],
+        help="check the settings against the bridge and show what each action would do (changes nothing)",
+        description="Validates the environment as a function would read it, then checks that the bridge "
+        "answers, accepts the key and has the target, and shows which lights can do colorloop and what each "
+        "action would send. Only reads from the bridge. Exit status 1 if anything would fail.",
+    )
+    check.add_argument("--target", help="all, group:<id or name>, lights:<id or name>,... (default: $HUE_TARGET)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    environment = os.environ if env is None else env
+    log = logging.getLogger("huelights")
+    # Without a handler of ours, logging's last resort would print retry warnings between the output lines.
+    handler: logging.Handler = logging.StreamHandler(sys.stderr) if args.verbose else logging.NullHandler()
+    log.addHandler(handler)
+    settings: Settings | None = None
+    try:
+        if args.command in ("secret", "config"):
+            return cli_kube.run(args, environment)
+        settings = settings_without_key(args, environment) if args.command == "pair" else None
+        if settings is None:
+            settings = settings_for(args, environment, full=args.command == "check")
+        bridge = HueBridge(settings)
+        if args.command == "pair":
+            return cli_bridge.pair(args, bridge, settings)
+        if args.command == "check":
+            return cli_bridge.check(bridge, settings)
+        return cli_bridge.listing(args.command, bridge, settings, as_json=args.json)
+    except ConfigError as error:
+        flags = [f"--{flag.replace('_', '-')}" for flag, var in OVERRIDES.items() if var == error.variable]
+        given = [flag for flag in flags if getattr(args, flag[2:].replace("-", "_"), None) is not None]
+        source = f" (from {given[0]})" if given else ""
+        return fail(f"configuration error: {error}{source}", status=2)
+    except BridgeError as error:
+        assert settings is not None
+        return fail(describe_bridge_error(error, settings), status=1)
+    except KeyboardInterrupt:
+        return fail("interrupted", status=1)
+    finally:
+        log.removeHandler(handler)
+
+
+def describe_bridge_error(error: BridgeError, settings: Settings) -> str:
+    """One line: where, what, and what to do about it; never the key."""
+    text = str(error).replace(settings.app_key, "<app-key>") if settings.app_key else str(error)
+    hint = ""
+    if isinstance(error, BridgeUnreachable):
+        hint = "; is the address right (HUE_BRIDGE or --bridge) and the bridge on and on this network?"
+    elif isinstance(error, Unauthorized):
+        hint = f"; create a new key with `{PROG} pair`"
+    elif isinstance(error, TargetNotFound):
+        hint = f"; `{PROG} lights` and `{PROG} groups` list the values that work"
+    return f"bridge {settings.bridge_url}: {text}{hint}"
+
+
+def fail(message: str, status: int) -> int:
+    print(f"huelights: {message}", file=sys.stderr, flush=True)
+    return status
