@@ -1,0 +1,108 @@
+"""Bounded load on 127.0.0.1: bursts of 200 concurrent external colorloop calls against one process.
+
+The bridge must never see more than its limits, every caller must get a quick, honest answer, the
+function must log no error, and its memory must stay flat from one burst to the next. The figures are
+written to test-artifacts/load.json (the README quotes them).
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+import requests
+
+from devstack.bridge_sim import SimulatedBridge
+from tests.devstack_fixtures import APP_KEY, REPO
+from tests.function_process import RunningFunction, running_function
+
+pytestmark = pytest.mark.integration
+TOKEN = "load-test-trigger-token-0123456789"
+CONCURRENT_CALLS = 200
+BURSTS = 3
+LIGHT_COMMANDS_PER_SECOND = 10
+GROUP_COMMANDS_PER_SECOND = 1
+
+
+def burst(url: str) -> tuple[list[requests.Response], float]:
+    headers = {"X-Gohome-External": "colorloop.lab", "Authorization": f"Bearer {TOKEN}"}
+
+    def call(_: int) -> requests.Response:
+        return requests.post(url, headers=headers, timeout=60)
+
+    started = time.monotonic()
+    with ThreadPoolExecutor(max_workers=CONCURRENT_CALLS) as pool:
+        responses = list(pool.map(call, range(CONCURRENT_CALLS)))
+    return responses, time.monotonic() - started
+
+
+def most_in_any_second(times: list[float]) -> int:
+    """Most commands that arrived within one second of each other (less 50 ms of network jitter: the
+    client spaces them by the clock it sends with, the simulator stamps them when they arrive)."""
+    times = sorted(times)
+    most, start = 0, 0
+    for end, t in enumerate(times):
+        while t - times[start] >= 0.95:
+            start += 1
+        most = max(most, end - start + 1)
+    return most
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[SimulatedBridge, RunningFunction]]:
+    bridge = SimulatedBridge(app_key=APP_KEY)
+    with bridge.serve("127.0.0.1", 0) as server:
+        env = {
+            "HUE_BRIDGE": server.url,
+            "HUE_APP_KEY": APP_KEY,
+            "HUE_TARGET": "group:Living room",
+            "TRIGGER_TOKEN": TOKEN,
+        }
+        with running_function("colorloop", env, tmp_path_factory.mktemp("load")) as function:
+            yield bridge, function
+
+
+def test_bursts_of_concurrent_external_calls(stack: tuple[SimulatedBridge, RunningFunction]) -> None:
+    bridge, function = stack
+    figures = []
+    rss = []
+    for _ in range(BURSTS):
+        bridge.clear_log()
+        responses, elapsed = burst(function.url)
+        rss.append(function.rss_kib())
+        statuses = [r.status_code for r in responses]
+        assert set(statuses) <= {200, 429, 503}, statuses
+        assert statuses.count(200) >= 1, "at least one caller got the colorloop"
+        for response in responses:
+            if response.status_code != 200:
+                assert int(response.headers["Retry-After"]) > 0
+        log = bridge.requests()
+        puts = [entry for entry in log if entry["method"] == "PUT"]
+        group_times = [e["time"] for e in puts if "/groups/" in e["path"]]
+        light_times = [e["time"] for e in puts if "/lights/" in e["path"]]
+        assert most_in_any_second(group_times) <= GROUP_COMMANDS_PER_SECOND
+        assert most_in_any_second(light_times) <= LIGHT_COMMANDS_PER_SECOND
+        assert bridge.counts()["rate_limited"] == 0, "the bridge never had to refuse a command"
+        figures.append(
+            {
+                "calls": len(responses),
+                "seconds": round(elapsed, 2),
+                "answered_per_second": round(len(responses) / elapsed, 1),
+                "status_counts": {str(s): statuses.count(s) for s in sorted(set(statuses))},
+                "bridge_requests": len(log),
+                "bridge_requests_per_second": round(len(log) / elapsed, 2),
+                "slowest_answer_seconds": round(max(r.elapsed.total_seconds() for r in responses), 2),
+                "median_answer_seconds": round(statistics.median(r.elapsed.total_seconds() for r in responses), 3),
+                "rss_kib_after": rss[-1],
+            }
+        )
+    assert rss[-1] <= rss[1] * 1.10, f"memory grew from burst to burst: {rss}"
+    text = function.log()
+    assert "Traceback" not in text and "ERROR" not in text and TOKEN not in text
+    artifacts = REPO / "test-artifacts"
+    artifacts.mkdir(exist_ok=True)
+    (artifacts / "load.json").write_text(json.dumps(figures, indent=2) + "\n")
