@@ -1,0 +1,347 @@
+"""Each function image is self-contained, proven without a container engine.
+
+The test reads the Containerfile (its COPY lines, the RUN that derives the runtime requirements, ENV,
+WORKDIR and CMD), copies exactly those files into an empty folder, installs only the runtime
+requirements into a fresh virtual environment (once per session, shared by the three functions),
+starts the Containerfile's own CMD from the staged WORKDIR, and sends it the binary CloudEvent a
+PingSource sends. A simulated bridge on 127.0.0.1 checks the lights really changed. Anything the image
+would lack (a module outside huelights/, a dev-only dependency, the project installed as a package)
+makes the function fail here.
+"""
+
+from __future__ import annotations
+
+import datetime
+import os
+import re
+import shlex
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import requests
+import yaml
+
+from devstack.bridge_sim import BridgeServer, SimulatedBridge
+from huelights.trigger import OUTCOME_EVENT_TYPE
+
+ROOT = Path(__file__).resolve().parent.parent
+CONTAINERFILE = ROOT / "Containerfile"
+FUNCTION_SERVICES = {"lights_off": "lights-off", "lights_on": "lights-on", "colorloop": "colorloop"}
+APP_KEY = "staging-test-app-key"
+NAMESPACE = "gohome"
+PIP_TIMEOUT = 600
+START_TIMEOUT = 60.0
+REQUEST_TIMEOUT = 60.0
+
+pytestmark = pytest.mark.integration
+
+
+@dataclass(frozen=True)
+class Containerfile:
+    copies: list[tuple[str, str]]  # (source relative to the build context, absolute destination)
+    requirements_script: str  # the `python -c '...'` that turns pyproject.toml into requirements.txt
+    env: dict[str, str]
+    workdir: str
+    cmd: str
+
+
+def parse_containerfile(text: str) -> Containerfile:
+    lines = text.replace("\\\n", " ").splitlines()
+    copies: list[tuple[str, str]] = []
+    env: dict[str, str] = {}
+    workdir = "/"
+    cmd = ""
+    script = ""
+    for line in (line.strip() for line in lines):
+        instruction, _, rest = line.partition(" ")
+        if instruction == "COPY":
+            parts = shlex.split(rest)
+            assert not any(p.startswith("--") for p in parts), f"unsupported COPY flags: {line}"
+            assert len(parts) == 2, f"one source and one destination per COPY: {line}"
+            copies.append((parts[0], parts[1]))
+        elif instruction == "ENV":
+            env.update(dict(re.findall(r"(\w+)=(\S+)", rest)))
+        elif instruction == "WORKDIR":
+            workdir = rest.strip()
+        elif instruction == "CMD":
+            cmd = rest.strip()
+        elif instruction == "RUN" and '["project"]["dependencies"]' in rest:
+            match = re.search(r"python -c '([^']+)'", rest)
+            assert match, "the requirements RUN line changed shape"
+            script = match.group(1)
+    assert copies and cmd and script, "Containerfile lacks COPY, CMD or the requirements RUN"
+    return Containerfile(copies, script, env, workdir, cmd)
+
+
+CONTAINER = parse_containerfile(CONTAINERFILE.read_text())
+
+
+def _ignored(directory: str, names: list[str]) -> set[str]:
+    """What .containerignore keeps out of the build context below the copied folders."""
+    return {name for name in names if name == "__pycache__" or name.endswith(".pyc")}
+
+
+def stage(function: str, root: Path) -> Path:
+    """Copy what the Containerfile copies for FUNCTION=function into root; return the staged WORKDIR."""
+    for source, destination in CONTAINER.copies:
+        src = ROOT / source.replace("${FUNCTION}", function).replace("$FUNCTION", function)
+        dst = root / destination.lstrip("/")
+        assert src.exists(), f"COPY source {src} is missing"
+        if src.is_dir():
+            shutil.copytree(src, dst, ignore=_ignored)
+        else:
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(src, dst)
+    return root / CONTAINER.workdir.lstrip("/")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def runtime_venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A fresh venv with only the runtime requirements, derived the way the Containerfile derives them."""
+    base = tmp_path_factory.mktemp("image-deps")
+    stage("lights_off", base / "context")
+    pyproject = next(base / "context" / d.lstrip("/") for s, d in CONTAINER.copies if s == "pyproject.toml")
+    venv = base / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
+    python = venv / "bin" / "python"
+    requirements = subprocess.run(
+        [str(python), "-c", CONTAINER.requirements_script, str(pyproject)],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    ).stdout
+    assert "functions-framework==" in requirements
+    assert not re.search(r"^(pytest|ruff|mypy|PyYAML|responses)\b", requirements, re.M | re.I), requirements
+    (base / "requirements.txt").write_text(requirements)
+    result = subprocess.run(
+        [
+            str(python),
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            "-r",
+            str(base / "requirements.txt"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=PIP_TIMEOUT,
+        check=False,
+    )
+    assert result.returncode == 0, f"pip install of the runtime requirements failed:\n{result.stderr[-3000:]}"
+    return venv
+
+
+@pytest.fixture
+def bridge() -> Iterator[tuple[SimulatedBridge, BridgeServer]]:
+    simulated = SimulatedBridge(app_key=APP_KEY)
+    with simulated.serve(host="127.0.0.1", port=0) as server:
+        yield simulated, server
+
+
+def ping_event(service: str) -> tuple[dict[str, str], bytes]:
+    """Headers and body of what mt-ping sends for the PingSource in knative/base/pingsources.yaml."""
+    (document,) = yaml.safe_load_all((ROOT / "knative" / "base" / "pingsources.yaml").read_text())
+    spec = next(item["spec"] for item in document["items"] if item["metadata"]["name"] == service)
+    headers = {
+        "User-Agent": "Go-http-client/1.1",
+        "Ce-Id": str(uuid.uuid4()),
+        "Ce-Source": f"/apis/v1/namespaces/{NAMESPACE}/pingsources/{service}",
+        "Ce-Specversion": "1.0",
+        "Ce-Time": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+        "Ce-Type": "dev.knative.sources.ping",
+        "Kn-Namespace": NAMESPACE,
+        "Accept-Encoding": "gzip",
+    }
+    body = b""
+    if spec.get("data") and spec.get("contentType"):
+        headers["Content-Type"] = spec["contentType"]
+        body = spec["data"].encode()
+    return headers, body
+
+
+@dataclass
+class Started:
+    process: subprocess.Popen[str]
+    url: str
+
+
+def start_function(function: str, app_dir: Path, venv: Path, bridge_url: str, home: Path) -> Started:
+    port = free_port()
+    env = {
+        **{key: value.replace("${FUNCTION}", function) for key, value in CONTAINER.env.items()},
+        "FUNCTION": function,
+        "HOST": "127.0.0.1",
+        "PORT": str(port),
+        "PATH": f"{venv / 'bin'}:/usr/local/bin:/usr/bin:/bin",
+        "HOME": str(home),
+        "TMPDIR": str(home),
+        "HUE_BRIDGE": bridge_url,
+        "HUE_APP_KEY": APP_KEY,
+        "HUE_TARGET": "all",
+    }
+    process = subprocess.Popen(
+        ["/bin/sh", "-c", CONTAINER.cmd],
+        cwd=app_dir,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    return Started(process, f"http://127.0.0.1:{port}")
+
+
+def stop(started: Started) -> str:
+    if started.process.poll() is None:
+        os.killpg(started.process.pid, signal.SIGTERM)
+        try:
+            started.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.killpg(started.process.pid, signal.SIGKILL)
+            started.process.wait(timeout=10)
+    output, _ = started.process.communicate(timeout=10)
+    return output or ""
+
+
+def wait_ready(started: Started) -> None:
+    deadline = time.monotonic() + START_TIMEOUT
+    while time.monotonic() < deadline:
+        if started.process.poll() is not None:
+            raise AssertionError(f"the function exited with {started.process.returncode}:\n{stop(started)}")
+        try:
+            if requests.get(f"{started.url}/health/readiness", timeout=2).status_code == 200:
+                return
+        except requests.ConnectionError:
+            pass
+        time.sleep(0.1)
+    raise AssertionError(f"not ready within {START_TIMEOUT} s:\n{stop(started)}")
+
+
+def test_containerfile_copies_only_the_library_and_the_entry_point() -> None:
+    destinations = {destination for _, destination in CONTAINER.copies}
+    app_files = {d for d in destinations if d.startswith(CONTAINER.workdir)}
+    assert app_files == {"/app/huelights/", "/app/main.py"}
+    assert CONTAINER.env["WORKERS"] == "1"
+    assert CONTAINER.env["THREADS"] == "2"
+    assert CONTAINER.env["PORT"] == "8080"
+    text = CONTAINERFILE.read_text()
+    assert re.search(r"^FROM python:3\.11-slim", text, re.M)
+    assert re.search(r"^USER \d+:\d+$", text, re.M), "numeric non-root user (runAsNonRoot checks it)"
+    assert re.search(r"^RUN python -m compileall .* /app$", text, re.M), "bytecode for a read-only root fs"
+    assert '--target "$FUNCTION" --source main.py' in CONTAINER.cmd
+
+
+def test_build_context_ignore_files_agree() -> None:
+    assert (ROOT / ".containerignore").read_text() == (ROOT / ".dockerignore").read_text()
+
+
+@pytest.mark.parametrize("function", sorted(FUNCTION_SERVICES))
+def test_staged_image_serves_a_pingsource_event(
+    function: str,
+    runtime_venv: Path,
+    bridge: tuple[SimulatedBridge, BridgeServer],
+    tmp_path: Path,
+) -> None:
+    simulated, server = bridge
+    app_dir = stage(function, tmp_path / "image")
+    shutil.rmtree(tmp_path / "image" / "tmp", ignore_errors=True)  # the RUN step deletes /tmp/build
+    assert sorted(p.name for p in app_dir.iterdir()) == ["huelights", "main.py"]
+    compiled = subprocess.run(
+        [str(runtime_venv / "bin" / "python"), "-m", "compileall", "-q", str(app_dir)], timeout=120, check=False
+    )
+    assert compiled.returncode == 0
+    # The venv must not be able to import the library on its own: it comes only from the staged folder.
+    outside = subprocess.run(
+        [str(runtime_venv / "bin" / "python"), "-c", "import huelights"], cwd=tmp_path, capture_output=True, timeout=60
+    )
+    assert outside.returncode != 0
+
+    if function == "lights_on":
+        for light_id in simulated.lights():
+            simulated.set_light_state(light_id, on=False)
+    home = tmp_path / "home"
+    home.mkdir()
+    started = start_function(function, app_dir, runtime_venv, server.url, home)
+    try:
+        wait_ready(started)
+        headers, body = ping_event(FUNCTION_SERVICES[function])
+        response = requests.post(f"{started.url}/", headers=headers, data=body, timeout=REQUEST_TIMEOUT)
+        assert response.status_code == 200, response.text
+        # A binary-mode CloudEvent reply: what a Broker's filter accepts back (anything else would be
+        # a failed delivery and retried).
+        assert all(response.headers.get(h) for h in ("ce-specversion", "ce-id", "ce-source", "ce-type"))
+        assert response.headers["ce-type"] == OUTCOME_EVENT_TYPE
+        assert response.headers["ce-source"].endswith(function)
+    finally:
+        output = stop(started)
+    assert "Traceback" not in output, output
+
+    puts = [r for r in simulated.requests() if r["method"] == "PUT"]
+    assert puts, "the bridge received no command"
+    lights = simulated.lights()
+    if function == "lights_off":
+        assert all(not light["on"] for light in lights.values())
+    elif function == "lights_on":
+        assert all(light["on"] for light in lights.values())
+    else:
+        colour = {light_id: light for light_id, light in lights.items() if "effect" in light}
+        assert colour and all(light["on"] and light["effect"] == "colorloop" for light in colour.values())
+        assert any(put["body"].get("effect") == "colorloop" for put in puts if isinstance(put["body"], dict))
+
+
+def test_make_images_explains_a_missing_engine(tmp_path: Path) -> None:
+    """A docker client without a daemon (as on the development machines) is no engine."""
+    fake = tmp_path / "bin"
+    fake.mkdir()
+    (fake / "docker").write_text("#!/bin/sh\necho 'Cannot connect to the Docker daemon' >&2\nexit 1\n")
+    (fake / "docker").chmod(0o755)
+    result = subprocess.run(
+        [str(ROOT / "scripts" / "build-images.sh")],
+        env={"PATH": f"{fake}:/usr/bin:/bin", "CONTAINER_ENGINE": "podman docker"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode != 0
+    assert "no usable container engine" in result.stderr
+
+
+def test_make_images_builds_the_three_functions_with_a_working_engine(tmp_path: Path) -> None:
+    fake = tmp_path / "bin"
+    fake.mkdir()
+    log = tmp_path / "calls"
+    (fake / "podman").write_text(f'#!/bin/sh\necho "$*" >> {log}\nexit 0\n')
+    (fake / "podman").chmod(0o755)
+    result = subprocess.run(
+        [str(ROOT / "scripts" / "build-images.sh")],
+        env={"PATH": f"{fake}:/usr/bin:/bin", "CONTAINER_ENGINE": "podman", "REGISTRY": "reg.test/hl", "TAG": "t1"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    builds = [line for line in log.read_text().splitlines() if line.startswith("build")]
+    assert builds == [
+        f"build -f Containerfile --build-arg FUNCTION={function} -t reg.test/hl/{service}:t1 ."
+        for function, service in FUNCTION_SERVICES.items()
+    ]
