@@ -136,14 +136,14 @@ class Inventory:
             return Plan(group_id="0", light_ids=None)
         if target.kind == "group":
             groups = bridge.get("groups", deadline)
-            group_id = _find(target.group, groups, "group (room or zone)")
+            group_id = find_resource(target.group, groups, "group (room or zone)")
             return Plan(group_id=group_id, light_ids=tuple(str(i) for i in groups[group_id].get("lights", [])))
         lights = bridge.get("lights", deadline)
         self.remember_lights(lights)
-        return Plan(group_id=None, light_ids=tuple(_find(name, lights, "light") for name in target.lights))
+        return Plan(group_id=None, light_ids=tuple(find_resource(name, lights, "light") for name in target.lights))
 
 
-def _find(id_or_name: str, resources: Mapping[str, Any], kind: str) -> str:
+def find_resource(id_or_name: str, resources: Mapping[str, Any], kind: str) -> str:
     if id_or_name in resources:
         return id_or_name
     matches = [rid for rid, info in resources.items() if str(info.get("name", "")).casefold() == id_or_name.casefold()]

@@ -11,16 +11,16 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import secrets
 import sys
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import replace
 
 from huelights import cli_bridge, cli_kube
 from huelights.bridge import HueBridge
-from huelights.config import Settings, load_settings
+from huelights.cli_bridge import PROG
+from huelights.config import Settings, load_settings, parse_app_key, parse_trigger_token
 from huelights.errors import BridgeError, BridgeUnreachable, ConfigError, TargetNotFound, Unauthorized
 
-PROG = "python -m huelights"
 # Flag -> the environment variable it overrides.
 OVERRIDES = {
     "bridge": "HUE_BRIDGE",
@@ -42,8 +42,6 @@ CONNECTION_VARS = (
     "HUE_MAX_ATTEMPTS",
     "HUE_BUDGET_SECONDS",
 )
-# load_settings insists on a key; pairing has none yet. Stands in for it and is never sent.
-_NO_KEY = "not-paired-yet"
 
 
 def command_env(args: argparse.Namespace, env: Mapping[str, str], names: Sequence[str] | None = None) -> dict[str, str]:
@@ -62,10 +60,8 @@ def settings_for(args: argparse.Namespace, env: Mapping[str, str], *, full: bool
 
 
 def settings_without_key(args: argparse.Namespace, env: Mapping[str, str]) -> Settings:
-    """Connection settings before a key exists (pairing, the ConfigMap)."""
-    merged = command_env(args, env, CONNECTION_VARS)
-    merged["HUE_APP_KEY"] = _NO_KEY
-    return replace(load_settings(merged), app_key="")
+    """Connection settings before a key exists: pairing."""
+    return load_settings(command_env(args, env, CONNECTION_VARS), require_app_key=False)
 
 
 def _seconds(low: float, high: float) -> Callable[[str], float]:
@@ -180,41 +176,87 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
     # Without a handler of ours, logging's last resort would print retry warnings between the output lines.
     handler: logging.Handler = logging.StreamHandler(sys.stderr) if args.verbose else logging.NullHandler()
     log.addHandler(handler)
-    settings: Settings | None = None
+    bridge: HueBridge | None = None
     try:
-        if args.command in ("secret", "config"):
-            return cli_kube.run(args, environment)
-        settings = settings_without_key(args, environment) if args.command == "pair" else None
-        if settings is None:
-            settings = settings_for(args, environment, full=args.command == "check")
-        bridge = HueBridge(settings)
+        if args.command == "secret":
+            return print_secret(args, environment)
+        if args.command == "config":
+            return print_config(args, environment)
         if args.command == "pair":
+            settings = settings_without_key(args, environment)
+            bridge = HueBridge(settings)
             return cli_bridge.pair(args, bridge, settings)
+        settings = settings_for(args, environment, full=args.command == "check")
+        bridge = HueBridge(settings)
         if args.command == "check":
             return cli_bridge.check(bridge, settings)
         return cli_bridge.listing(args.command, bridge, settings, as_json=args.json)
     except ConfigError as error:
-        flags = [f"--{flag.replace('_', '-')}" for flag, var in OVERRIDES.items() if var == error.variable]
-        given = [flag for flag in flags if getattr(args, flag[2:].replace("-", "_"), None) is not None]
-        source = f" (from {given[0]})" if given else ""
-        return fail(f"configuration error: {error}{source}", status=2)
+        return fail(f"configuration error: {error}{_config_hint(error, args)}", status=2)
     except BridgeError as error:
-        assert settings is not None
-        return fail(describe_bridge_error(error, settings), status=1)
+        assert bridge is not None, "only commands with a bridge raise BridgeError"
+        return fail(describe_bridge_error(error, bridge, settings), status=1)
     except KeyboardInterrupt:
         return fail("interrupted", status=1)
     finally:
         log.removeHandler(handler)
 
 
-def describe_bridge_error(error: BridgeError, settings: Settings) -> str:
+def print_secret(args: argparse.Namespace, env: Mapping[str, str]) -> int:
+    merged = command_env(args, env, ("HUE_APP_KEY", "TRIGGER_TOKEN"))
+    token = merged.get("TRIGGER_TOKEN", "").strip()
+    generated = not token
+    if generated:
+        token = secrets.token_urlsafe(32)
+    # The same rules the functions apply at start, so a Secret that prints is a Secret that works.
+    app_key = parse_app_key(merged.get("HUE_APP_KEY", ""))
+    checked_token = parse_trigger_token(token)
+    assert checked_token is not None
+    make = cli_kube.secret_command if args.kubectl else cli_kube.secret_manifest
+    print(make(app_key, checked_token), flush=True)
+    if generated:
+        cli_bridge.say(
+            "huelights: generated a new TRIGGER_TOKEN; give it to whoever calls colorloop through the Gateway"
+        )
+    return 0
+
+
+def print_config(args: argparse.Namespace, env: Mapping[str, str]) -> int:
+    merged = command_env(args, env, ("HUE_BRIDGE", "HUE_TARGET", "HUE_BRIDGE_ID", "HUE_BUDGET_SECONDS"))
+    settings = load_settings(merged, require_app_key=False)
+    data = {
+        "HUE_BRIDGE": merged["HUE_BRIDGE"].strip(),
+        "HUE_TARGET": str(settings.target),
+        "HUE_BUDGET_SECONDS": f"{settings.budget_seconds:g}",
+    }
+    if settings.bridge_id:
+        data["HUE_BRIDGE_ID"] = settings.bridge_id
+    print(cli_kube.config_manifest(data), flush=True)
+    if settings.bridge_url.startswith("https://"):
+        cli_bridge.say("huelights: an https:// bridge also needs HUE_CA_BUNDLE, a file mounted into the pods")
+    return 0
+
+
+def _config_hint(error: ConfigError, args: argparse.Namespace) -> str:
+    flag = next((flag for flag, var in OVERRIDES.items() if var == error.variable), None)
+    if flag is not None and getattr(args, flag, None) is not None:
+        return f" (from --{flag.replace('_', '-')})"
+    if str(error).endswith("is not set"):
+        if error.variable == "HUE_APP_KEY":
+            return f"; create a key with `{PROG} pair` and export it, or pass --key"
+        if error.variable == "HUE_BRIDGE":
+            return "; export it or pass --bridge"
+    return ""
+
+
+def describe_bridge_error(error: BridgeError, bridge: HueBridge, settings: Settings) -> str:
     """One line: where, what, and what to do about it; never the key."""
-    text = str(error).replace(settings.app_key, "<app-key>") if settings.app_key else str(error)
+    text = bridge.redact(str(error))
     hint = ""
     if isinstance(error, BridgeUnreachable):
         hint = "; is the address right (HUE_BRIDGE or --bridge) and the bridge on and on this network?"
     elif isinstance(error, Unauthorized):
-        hint = f"; create a new key with `{PROG} pair`"
+        hint = f"; `{PROG} pair` makes a new one"
     elif isinstance(error, TargetNotFound):
         hint = f"; `{PROG} lights` and `{PROG} groups` list the values that work"
     return f"bridge {settings.bridge_url}: {text}{hint}"

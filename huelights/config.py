@@ -112,17 +112,33 @@ def _required(env: Mapping[str, str], name: str) -> str:
     return value
 
 
-def load_settings(env: Mapping[str, str]) -> Settings:
-    """Build Settings from an environment mapping; raise ConfigError on the first bad variable."""
-    bridge_url = parse_bridge_url(_required(env, "HUE_BRIDGE"))
-    app_key = _required(env, "HUE_APP_KEY")
-    if any(ch.isspace() or ch == "/" for ch in app_key):
+def parse_app_key(raw: str) -> str:
+    key = raw.strip()
+    if not key:
+        raise ConfigError("HUE_APP_KEY", "is not set")
+    if any(ch.isspace() or ch == "/" for ch in key):
         # It is a URL path segment: a slash or a space would silently address another resource.
         raise ConfigError("HUE_APP_KEY", "contains whitespace or '/'; copy the key exactly as the bridge gave it")
-    target = parse_target(env.get("HUE_TARGET", "all") or "all")
-    token = env.get("TRIGGER_TOKEN", "").strip() or None
+    return key
+
+
+def parse_trigger_token(raw: str) -> str | None:
+    token = raw.strip() or None
     if token is not None and len(token) < 16:
         raise ConfigError("TRIGGER_TOKEN", "is shorter than 16 characters; use a long random token")
+    return token
+
+
+def load_settings(env: Mapping[str, str], *, require_app_key: bool = True) -> Settings:
+    """Build Settings from an environment mapping; raise ConfigError on the first bad variable.
+
+    `require_app_key=False` is for tools that run before a key exists (pairing); the key is then "".
+    """
+    bridge_url = parse_bridge_url(_required(env, "HUE_BRIDGE"))
+    raw_key = env.get("HUE_APP_KEY", "")
+    app_key = parse_app_key(raw_key) if require_app_key or raw_key.strip() else ""
+    target = parse_target(env.get("HUE_TARGET", "all") or "all")
+    token = parse_trigger_token(env.get("TRIGGER_TOKEN", ""))
 
     ca_bundle = env.get("HUE_CA_BUNDLE", "").strip() or None
     if ca_bundle is not None and not Path(ca_bundle).is_file():

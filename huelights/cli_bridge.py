@@ -1,0 +1,286 @@
+"""The commands that talk to the bridge: `pair`, `lights`, `groups` and `check` (which only reads).
+
+They use the functions' own client (HueBridge: timeouts, retries, TLS by CA bundle and bridge id) and
+target resolution (Inventory), so what they report is what a function would meet. Fatal problems are
+raised as BridgeError and become one line on stderr in cli.main.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import sys
+import time
+from collections.abc import Mapping
+from typing import Any, TextIO
+
+from huelights.actions import ACTIONS, Action, Inventory, find_resource
+from huelights.bridge import Deadline, HueBridge
+from huelights.config import Settings, parse_target
+from huelights.errors import (
+    BridgeBusy,
+    ConfigError,
+    LinkButtonNotPressed,
+    PermanentBridgeError,
+    TargetNotFound,
+)
+
+PROG = "python -m huelights"
+
+
+def say(text: str) -> None:
+    """Prompts and hints go to stderr, so stdout carries only the result (the key, a table, JSON)."""
+    print(text, file=sys.stderr, flush=True)
+
+
+# ----- pair -------------------------------------------------------------------------------------------
+
+
+class Countdown:
+    """Seconds left, rewritten in place on a terminal, one line per second elsewhere (logs, tests)."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+        self._tty = stream.isatty()
+        self._shown: int | None = None
+
+    def show(self, seconds_left: float) -> None:
+        whole = math.ceil(seconds_left)
+        if whole == self._shown:
+            return
+        self._shown = whole
+        text = f"  waiting for the link button: {whole} s left"
+        # On a terminal the line is rewritten; trailing blanks cover the longer text before it ("10 s").
+        self._stream.write(f"\r{text}  " if self._tty else f"{text}\n")
+        self._stream.flush()
+
+    def end(self) -> None:
+        if self._tty and self._shown is not None:
+            self._stream.write("\n")
+            self._stream.flush()
+
+
+def pair(args: argparse.Namespace, bridge: HueBridge, settings: Settings) -> int:
+    save_to: str | None = args.save
+    if save_to is not None and os.path.lexists(save_to):
+        raise ConfigError("--save", f"{save_to} already exists; name a new file (an old key is never overwritten)")
+    info = bridge.public_config(Deadline(settings.budget_seconds))
+    bridge_id = str(info.get("bridgeid", "?")).lower()
+    say(f"Bridge {info.get('name', '?')!r} at {settings.bridge_url}: id {bridge_id}, model {info.get('modelid', '?')}")
+    say(f"Press the round link button on the bridge now; waiting up to {args.wait:g} s.")
+    key = poll_for_key(bridge, settings, args.device_type, args.wait, args.interval)
+    if save_to is None:
+        print(key, flush=True)
+    else:
+        fd = os.open(save_to, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as file:
+            file.write(f"HUE_APP_KEY={key}\n")
+        say(f"Saved the new key to {save_to} (HUE_APP_KEY=..., readable only by you).")
+    say(f"Paired as {args.device_type!r}. Next: export HUE_BRIDGE={settings.bridge_url} and HUE_APP_KEY, then")
+    say(f"  {PROG} groups; {PROG} check; {PROG} secret | kubectl apply -f -")
+    if settings.bridge_url.startswith("https://") and not settings.bridge_id:
+        say(f"For https also set HUE_BRIDGE_ID={bridge_id} and HUE_CA_BUNDLE (the Hue root CA).")
+    return 0
+
+
+def poll_for_key(bridge: HueBridge, settings: Settings, device_type: str, wait: float, interval: float) -> str:
+    """POST /api until the bridge hands out a key; error 101 means not pressed yet. At most `wait` s (+ 1 call)."""
+    give_up = Deadline(wait)
+    countdown = Countdown(sys.stderr)
+    try:
+        while True:
+            try:
+                return bridge.create_app_key(device_type, Deadline(settings.connect_timeout + settings.read_timeout))
+            except LinkButtonNotPressed:
+                left = give_up.remaining()
+                if left <= 0:
+                    raise LinkButtonNotPressed(
+                        f"the link button was not pressed within {wait:g} s; run pair again and press the "
+                        "button while it waits"
+                    ) from None
+                countdown.show(left)
+                time.sleep(min(interval, left))
+    finally:
+        countdown.end()
+
+
+# ----- lights and groups ------------------------------------------------------------------------------
+
+
+def _id_order(resource_id: str) -> tuple[int, str]:
+    return (int(resource_id), "") if resource_id.isdigit() else (1 << 30, resource_id)
+
+
+def _resources(payload: Any, what: str) -> dict[str, dict[str, Any]]:
+    if not isinstance(payload, dict):
+        raise BridgeBusy(f"GET {what}: expected an object, got {type(payload).__name__}")
+    return {str(rid): info for rid, info in payload.items() if isinstance(info, dict)}
+
+
+def target_value(kind: str, resource_id: str, resources: Mapping[str, Any]) -> str:
+    """The HUE_TARGET that selects this light or group: by name when the name resolves back to it, else id."""
+    prefix = "lights" if kind == "light" else "group"
+    name = str(resources[resource_id].get("name", ""))
+    try:
+        parsed = parse_target(f"{prefix}:{name}")
+        as_written = parsed.lights == (name,) if kind == "light" else parsed.group == name != "0"
+        if as_written and find_resource(name, resources, "group" if kind == "group" else kind) == resource_id:
+            return f"{prefix}:{name}"
+    except (ConfigError, TargetNotFound):
+        pass  # empty, duplicate, or not writable in HUE_TARGET: the id always works
+    return f"{prefix}:{resource_id}"
+
+
+def light_rows(lights: Mapping[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    rows = []
+    for light_id in sorted(lights, key=_id_order):
+        info = lights[light_id]
+        state = info.get("state")
+        state = state if isinstance(state, dict) else {}
+        rows.append(
+            {
+                "id": light_id,
+                "name": str(info.get("name", "")),
+                "type": str(info.get("type", "")),
+                # The functions' own test (Action.command_for): a light with `effect` can show colorloop.
+                "colour": "effect" in state,
+                "reachable": state.get("reachable"),
+                "on": state.get("on"),
+                "effect": state.get("effect"),
+                "target": target_value("light", light_id, lights),
+            }
+        )
+    return rows
+
+
+def group_rows(groups: Mapping[str, dict[str, Any]], lights: Mapping[str, Any]) -> list[dict[str, Any]]:
+    every = {"id": "0", "name": "(every light)", "type": "", "lights": sorted(lights, key=_id_order), "target": "all"}
+    rows = [every]
+    for group_id in sorted(groups, key=_id_order):
+        info = groups[group_id]
+        members = [str(light_id) for light_id in info.get("lights", [])]
+        rows.append(
+            {
+                "id": group_id,
+                "name": str(info.get("name", "")),
+                "type": str(info.get("type", "")),
+                "lights": members,
+                "target": target_value("group", group_id, groups),
+            }
+        )
+    return rows
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return "-" if value is None or value == "" else str(value)
+
+
+def table(headers: list[str], rows: list[list[Any]]) -> str:
+    cells = [headers, *[[_cell(value) for value in row] for row in rows]]
+    widths = [max(len(row[column]) for row in cells) for column in range(len(headers))]
+    return "\n".join(
+        "  ".join(text.ljust(width) for text, width in zip(row, widths, strict=True)).rstrip() for row in cells
+    )
+
+
+def listing(command: str, bridge: HueBridge, settings: Settings, *, as_json: bool) -> int:
+    deadline = Deadline(settings.budget_seconds)
+    lights = _resources(bridge.get("lights", deadline), "lights")
+    if command == "lights":
+        rows = light_rows(lights)
+        columns = ["id", "name", "type", "colour", "reachable", "on", "effect", "target"]
+    else:
+        rows = group_rows(_resources(bridge.get("groups", deadline), "groups"), lights)
+        for row in rows:
+            row["members"] = ", ".join(str(lights.get(lid, {}).get("name", lid)) for lid in row["lights"])
+        columns = ["id", "name", "type", "members", "target"]
+    if as_json:
+        for row in rows:
+            row.pop("members", None)
+        print(json.dumps(rows, indent=2, ensure_ascii=False))
+    else:
+        headers = [("HUE_TARGET" if column == "target" else column.upper()) for column in columns]
+        print(table(headers, [[row[column] for column in columns] for row in rows]))
+    return 0
+
+
+# ----- check ------------------------------------------------------------------------------------------
+
+
+def _transport_note(settings: Settings) -> str:
+    if not settings.bridge_url.startswith("https://"):
+        return "plain HTTP: the key crosses the LAN unencrypted (bridges with firmware 1.24+ also serve https)"
+    if settings.ca_bundle and settings.bridge_id:
+        return "TLS verified with HUE_CA_BUNDLE, certificate name = HUE_BRIDGE_ID"
+    return "TLS verified with the system trust store; a Hue certificate needs HUE_CA_BUNDLE and HUE_BRIDGE_ID"
+
+
+def dry_run_status(action: Action, state: Mapping[str, Any]) -> str:
+    """What sending `action` would do to a light in `state`, by the functions' own rules (judge)."""
+    if state.get("reachable", True) is False:
+        if action.succeeded("unreachable"):
+            return "unreachable: no power, counts as off"
+        return "unreachable: sent anyway, then read back"
+    if action.colour_only and "effect" not in state:
+        return f"no colour: gets {json.dumps(action.command_for(False))}, counts as skipped"
+    return "already so" if action.judge(state) is not None else "would change"
+
+
+def check(bridge: HueBridge, settings: Settings) -> int:
+    deadline = Deadline(settings.budget_seconds)
+    print(f"Checking HUE_BRIDGE={settings.bridge_url} HUE_TARGET={settings.target} (read-only)")
+    print("  ok    settings are valid")
+    print(f"  note  {_transport_note(settings)}")
+    if settings.trigger_token is None:
+        print("  note  TRIGGER_TOKEN is not set: calls through the Gateway will be refused (401)")
+    info = bridge.public_config(deadline)
+    bridge_id = str(info.get("bridgeid", "")).lower()
+    if settings.bridge_id and settings.bridge_id != bridge_id:
+        raise PermanentBridgeError(f"HUE_BRIDGE_ID is {settings.bridge_id}, but the bridge there is {bridge_id}")
+    print(f"  ok    bridge answers: {info.get('name', '?')!r}, id {bridge_id}, model {info.get('modelid', '?')}")
+    lights = _resources(bridge.get("lights", deadline), "lights")
+    print(f"  ok    application key accepted; the bridge has {len(lights)} light(s)")
+    inventory = Inventory()
+    plan = inventory.plan(settings.target, bridge, deadline)
+    light_ids = list(plan.light_ids) if plan.light_ids is not None else sorted(lights, key=_id_order)
+    if not light_ids:
+        raise TargetNotFound(f"HUE_TARGET: {settings.target} has no lights; nothing would be switched")
+    sent_to = f"group {plan.group_id}" if plan.group_id is not None else "each light"
+    print(f"  ok    target {settings.target}: {len(light_ids)} light(s), commands go to {sent_to}")
+
+    warnings = 0
+    rows = [row for row in light_rows(lights) if row["id"] in light_ids]
+    for light_id in light_ids:
+        if light_id not in lights:
+            print(f"  warn  light {light_id} of the target is missing from the bridge's light list")
+            warnings += 1
+    for row in rows:
+        if row["reachable"] is False:
+            print(f"  warn  light {row['id']} {row['name']!r} is not reachable (commands still go out, then verified)")
+            warnings += 1
+    if not any(row["colour"] for row in rows):
+        print("  warn  no light in the target can show colour: colorloop would only switch them on")
+        warnings += 1
+    print()
+    columns = ["id", "name", "type", "colour", "reachable", "on", "effect"]
+    print(
+        table(["ID", "NAME", "TYPE", "COLORLOOP", "REACHABLE", "ON", "EFFECT"], [[r[c] for c in columns] for r in rows])
+    )
+    print()
+    print("What each action would do now (dry run: nothing was sent):")
+    for action in ACTIONS.values():
+        body = json.dumps(dict(action.command))
+        if plan.group_id is not None:
+            print(f"  {action.name}: PUT groups/{plan.group_id}/action {body}, then read back {len(rows)} light(s)")
+        else:
+            print(f"  {action.name}: PUT lights/<id>/state {body} to each of {len(rows)} light(s), then read back")
+        for row in rows:
+            status = dry_run_status(action, lights[row["id"]].get("state", {}))
+            print(f"    {row['id']:>3} {row['name']:<24} {status}")
+    print()
+    print(f"No problems found ({warnings} warning(s)).")
+    return 0
