@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from devstack.processes import group_memory_kib
 from tests.devstack_fixtures import free_port, group_alive, start_process, stop_process_group, wait_for_http
 
 FUNCTIONS_FRAMEWORK = str(Path(sys.executable).parent / "functions-framework")
@@ -25,18 +25,7 @@ class RunningFunction:
 
     def rss_kib(self) -> int:
         """Resident memory of the whole process group (gunicorn arbiter and worker), from /proc."""
-        total = 0
-        for entry in Path("/proc").iterdir():
-            if not entry.name.isdigit():
-                continue
-            try:
-                if os.getpgid(int(entry.name)) != self.pid:
-                    continue
-                status = (entry / "status").read_text()
-            except (ProcessLookupError, FileNotFoundError, PermissionError):
-                continue
-            total += next((int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:")), 0)
-        return total
+        return group_memory_kib(self.pid)["rss"]
 
 
 @contextmanager

@@ -14,12 +14,9 @@ from __future__ import annotations
 import datetime
 import os
 import re
-import shlex
 import shutil
 import signal
-import socket
 import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -31,83 +28,28 @@ import requests
 import yaml
 
 from devstack.bridge_sim import BridgeServer, SimulatedBridge
+from devstack.image_staging import (
+    CONTAINER,
+    CONTAINERFILE,
+    ROOT,
+    create_venv,
+    image_command,
+    image_env,
+    install_requirements,
+    runtime_requirements,
+    stage,
+    staged_pyproject,
+)
+from devstack.processes import free_port
 from huelights.trigger import OUTCOME_EVENT_TYPE
 
-ROOT = Path(__file__).resolve().parent.parent
-CONTAINERFILE = ROOT / "Containerfile"
 FUNCTION_SERVICES = {"lights_off": "lights-off", "lights_on": "lights-on", "colorloop": "colorloop"}
 APP_KEY = "staging-test-app-key"
 NAMESPACE = "gohome"
-PIP_TIMEOUT = 600
 START_TIMEOUT = 60.0
 REQUEST_TIMEOUT = 60.0
 
 pytestmark = pytest.mark.integration
-
-
-@dataclass(frozen=True)
-class Containerfile:
-    copies: list[tuple[str, str]]  # (source relative to the build context, absolute destination)
-    requirements_script: str  # the `python -c '...'` that turns pyproject.toml into requirements.txt
-    env: dict[str, str]
-    workdir: str
-    cmd: str
-
-
-def parse_containerfile(text: str) -> Containerfile:
-    lines = text.replace("\\\n", " ").splitlines()
-    copies: list[tuple[str, str]] = []
-    env: dict[str, str] = {}
-    workdir = "/"
-    cmd = ""
-    script = ""
-    for line in (line.strip() for line in lines):
-        instruction, _, rest = line.partition(" ")
-        if instruction == "COPY":
-            parts = shlex.split(rest)
-            assert not any(p.startswith("--") for p in parts), f"unsupported COPY flags: {line}"
-            assert len(parts) == 2, f"one source and one destination per COPY: {line}"
-            copies.append((parts[0], parts[1]))
-        elif instruction == "ENV":
-            env.update(dict(re.findall(r"(\w+)=(\S+)", rest)))
-        elif instruction == "WORKDIR":
-            workdir = rest.strip()
-        elif instruction == "CMD":
-            cmd = rest.strip()
-        elif instruction == "RUN" and '["project"]["dependencies"]' in rest:
-            match = re.search(r"python -c '([^']+)'", rest)
-            assert match, "the requirements RUN line changed shape"
-            script = match.group(1)
-    assert copies and cmd and script, "Containerfile lacks COPY, CMD or the requirements RUN"
-    return Containerfile(copies, script, env, workdir, cmd)
-
-
-CONTAINER = parse_containerfile(CONTAINERFILE.read_text())
-
-
-def _ignored(directory: str, names: list[str]) -> set[str]:
-    """What .containerignore keeps out of the build context below the copied folders."""
-    return {name for name in names if name == "__pycache__" or name.endswith(".pyc")}
-
-
-def stage(function: str, root: Path) -> Path:
-    """Copy what the Containerfile copies for FUNCTION=function into root; return the staged WORKDIR."""
-    for source, destination in CONTAINER.copies:
-        src = ROOT / source.replace("${FUNCTION}", function).replace("$FUNCTION", function)
-        dst = root / destination.lstrip("/")
-        assert src.exists(), f"COPY source {src} is missing"
-        if src.is_dir():
-            shutil.copytree(src, dst, ignore=_ignored)
-        else:
-            dst.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(src, dst)
-    return root / CONTAINER.workdir.lstrip("/")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture(scope="session")
@@ -115,36 +57,11 @@ def runtime_venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A fresh venv with only the runtime requirements, derived the way the Containerfile derives them."""
     base = tmp_path_factory.mktemp("image-deps")
     stage("lights_off", base / "context")
-    pyproject = next(base / "context" / d.lstrip("/") for s, d in CONTAINER.copies if s == "pyproject.toml")
-    venv = base / "venv"
-    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
-    python = venv / "bin" / "python"
-    requirements = subprocess.run(
-        [str(python), "-c", CONTAINER.requirements_script, str(pyproject)],
-        check=True,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    ).stdout
+    venv = create_venv(base / "venv")
+    requirements = runtime_requirements(venv, staged_pyproject(base / "context"))
     assert "functions-framework==" in requirements
     assert not re.search(r"^(pytest|ruff|mypy|PyYAML|responses)\b", requirements, re.M | re.I), requirements
-    (base / "requirements.txt").write_text(requirements)
-    result = subprocess.run(
-        [
-            str(python),
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "--disable-pip-version-check",
-            "-r",
-            str(base / "requirements.txt"),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=PIP_TIMEOUT,
-        check=False,
-    )
+    result = install_requirements(venv, requirements, base / "requirements.txt")
     assert result.returncode == 0, f"pip install of the runtime requirements failed:\n{result.stderr[-3000:]}"
     return venv
 
@@ -185,20 +102,9 @@ class Started:
 
 def start_function(function: str, app_dir: Path, venv: Path, bridge_url: str, home: Path) -> Started:
     port = free_port()
-    env = {
-        **{key: value.replace("${FUNCTION}", function) for key, value in CONTAINER.env.items()},
-        "FUNCTION": function,
-        "HOST": "127.0.0.1",
-        "PORT": str(port),
-        "PATH": f"{venv / 'bin'}:/usr/local/bin:/usr/bin:/bin",
-        "HOME": str(home),
-        "TMPDIR": str(home),
-        "HUE_BRIDGE": bridge_url,
-        "HUE_APP_KEY": APP_KEY,
-        "HUE_TARGET": "all",
-    }
+    env = image_env(function, port, venv, home, {"HUE_BRIDGE": bridge_url, "HUE_APP_KEY": APP_KEY, "HUE_TARGET": "all"})
     process = subprocess.Popen(
-        ["/bin/sh", "-c", CONTAINER.cmd],
+        image_command(),
         cwd=app_dir,
         env=env,
         stdout=subprocess.PIPE,

@@ -8,15 +8,14 @@ written to test-artifacts/load.json (the README quotes them).
 from __future__ import annotations
 
 import json
-import statistics
-import time
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests
 
+from devstack import load
 from devstack.bridge_sim import SimulatedBridge
+from devstack.load import most_in_any_second
 from tests.devstack_fixtures import APP_KEY, REPO
 from tests.function_process import RunningFunction, running_function
 
@@ -29,27 +28,7 @@ GROUP_COMMANDS_PER_SECOND = 1
 
 
 def burst(url: str) -> tuple[list[requests.Response], float]:
-    headers = {"X-Gohome-External": "colorloop.lab", "Authorization": f"Bearer {TOKEN}"}
-
-    def call(_: int) -> requests.Response:
-        return requests.post(url, headers=headers, timeout=60)
-
-    started = time.monotonic()
-    with ThreadPoolExecutor(max_workers=CONCURRENT_CALLS) as pool:
-        responses = list(pool.map(call, range(CONCURRENT_CALLS)))
-    return responses, time.monotonic() - started
-
-
-def most_in_any_second(times: list[float]) -> int:
-    """Most commands that arrived within one second of each other (less 50 ms of network jitter: the
-    client spaces them by the clock it sends with, the simulator stamps them when they arrive)."""
-    times = sorted(times)
-    most, start = 0, 0
-    for end, t in enumerate(times):
-        while t - times[start] >= 0.95:
-            start += 1
-        most = max(most, end - start + 1)
-    return most
+    return load.burst(url, CONCURRENT_CALLS, load.external_headers(TOKEN))
 
 
 @pytest.fixture(scope="module")
@@ -87,19 +66,7 @@ def test_bursts_of_concurrent_external_calls(stack: tuple[SimulatedBridge, Runni
         assert most_in_any_second(group_times) <= GROUP_COMMANDS_PER_SECOND
         assert most_in_any_second(light_times) <= LIGHT_COMMANDS_PER_SECOND
         assert bridge.counts()["rate_limited"] == 0, "the bridge never had to refuse a command"
-        figures.append(
-            {
-                "calls": len(responses),
-                "seconds": round(elapsed, 2),
-                "answered_per_second": round(len(responses) / elapsed, 1),
-                "status_counts": {str(s): statuses.count(s) for s in sorted(set(statuses))},
-                "bridge_requests": len(log),
-                "bridge_requests_per_second": round(len(log) / elapsed, 2),
-                "slowest_answer_seconds": round(max(r.elapsed.total_seconds() for r in responses), 2),
-                "median_answer_seconds": round(statistics.median(r.elapsed.total_seconds() for r in responses), 3),
-                "rss_kib_after": rss[-1],
-            }
-        )
+        figures.append({**load.burst_figures(responses, elapsed, log), "rss_kib_after": rss[-1]})
     assert rss[-1] <= rss[1] * 1.10, f"memory grew from burst to burst: {rss}"
     text = function.log()
     assert "Traceback" not in text and "ERROR" not in text and TOKEN not in text

@@ -1,0 +1,182 @@
+"""A function image without a container engine: the Containerfile's files, runtime install and command.
+
+The Containerfile is the single source: its COPY lines say which files go where, its requirements RUN
+turns pyproject.toml into the runtime requirements, its compileall RUN precompiles /app, its ENV,
+WORKDIR and CMD say how the process starts. `stage` copies exactly those files into an empty folder,
+`create_venv` + `install_requirements` give a fresh virtual environment with only the runtime
+requirements, and `image_env` is the environment the CMD runs with. tests/test_image_staging.py proves
+a staged image serves a PingSource event; the bench (`python -m bench`) times and weighs it.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+CONTAINERFILE = ROOT / "Containerfile"
+PIP_TIMEOUT = 600
+
+
+class ContainerfileError(ValueError):
+    """The Containerfile changed into a shape the staging cannot follow."""
+
+
+@dataclass(frozen=True)
+class Containerfile:
+    copies: list[tuple[str, str]]  # (source relative to the build context, absolute destination)
+    requirements_script: str  # the `python -c '...'` that turns pyproject.toml into requirements.txt
+    env: dict[str, str]
+    workdir: str
+    cmd: str
+    compile_args: tuple[str, ...] = ()  # `python -m compileall ...` of the RUN that precompiles the app
+
+
+def parse_containerfile(text: str) -> Containerfile:
+    lines = text.replace("\\\n", " ").splitlines()
+    copies: list[tuple[str, str]] = []
+    env: dict[str, str] = {}
+    workdir = "/"
+    cmd = ""
+    script = ""
+    compile_args: tuple[str, ...] = ()
+    for line in (line.strip() for line in lines):
+        instruction, _, rest = line.partition(" ")
+        if instruction == "COPY":
+            parts = shlex.split(rest)
+            if any(p.startswith("--") for p in parts):
+                raise ContainerfileError(f"unsupported COPY flags: {line}")
+            if len(parts) != 2:
+                raise ContainerfileError(f"one source and one destination per COPY: {line}")
+            copies.append((parts[0], parts[1]))
+        elif instruction == "ENV":
+            env.update(dict(re.findall(r"(\w+)=(\S+)", rest)))
+        elif instruction == "WORKDIR":
+            workdir = rest.strip()
+        elif instruction == "CMD":
+            cmd = rest.strip()
+        elif instruction == "RUN" and '["project"]["dependencies"]' in rest:
+            match = re.search(r"python -c '([^']+)'", rest)
+            if not match:
+                raise ContainerfileError("the requirements RUN line changed shape")
+            script = match.group(1)
+        elif instruction == "RUN" and rest.startswith("python -m compileall "):
+            compile_args = tuple(shlex.split(rest)[1:])
+    if not (copies and cmd and script):
+        raise ContainerfileError("Containerfile lacks COPY, CMD or the requirements RUN")
+    return Containerfile(copies, script, env, workdir, cmd, compile_args)
+
+
+CONTAINER = parse_containerfile(CONTAINERFILE.read_text())
+
+
+def _ignored(directory: str, names: list[str]) -> set[str]:
+    """What .containerignore keeps out of the build context below the copied folders."""
+    return {name for name in names if name == "__pycache__" or name.endswith(".pyc")}
+
+
+def stage(
+    function: str,
+    root: Path,
+    replace: Mapping[str, Path] | None = None,
+    skip: Collection[str] = (),
+) -> Path:
+    """Copy what the Containerfile copies for FUNCTION=function into root; return the staged WORKDIR.
+
+    `replace` maps a COPY destination (e.g. "/app/main.py") to another source, `skip` leaves
+    destinations out: the bench stages its hello-world baseline and scratch copies of the library so.
+    """
+    for source, destination in CONTAINER.copies:
+        if destination in skip:
+            continue
+        src = (replace or {}).get(destination) or ROOT / source.replace("${FUNCTION}", function).replace(
+            "$FUNCTION", function
+        )
+        dst = root / destination.lstrip("/")
+        if not src.exists():
+            raise FileNotFoundError(f"COPY source {src} is missing")
+        if src.is_dir():
+            shutil.copytree(src, dst, ignore=_ignored)
+        else:
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(src, dst)
+    return root / CONTAINER.workdir.lstrip("/")
+
+
+def staged_pyproject(root: Path) -> Path:
+    return next(root / d.lstrip("/") for s, d in CONTAINER.copies if s == "pyproject.toml")
+
+
+def create_venv(path: Path) -> Path:
+    """An empty virtual environment (no pip of its own: this interpreter's pip installs into it)."""
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(path)], check=True, timeout=120)  # noqa: S603
+    return path
+
+
+def runtime_requirements(venv: Path, pyproject: Path) -> str:
+    """requirements.txt as the Containerfile's RUN derives it from pyproject.toml."""
+    return subprocess.run(  # noqa: S603 (the Containerfile's own script)
+        [str(venv / "bin" / "python"), "-c", CONTAINER.requirements_script, str(pyproject)],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    ).stdout
+
+
+def install_requirements(venv: Path, requirements: str, requirements_file: Path) -> subprocess.CompletedProcess[str]:
+    """pip install -r into venv, as the image's RUN does; the caller checks returncode (stderr says why)."""
+    requirements_file.write_text(requirements)
+    return subprocess.run(  # noqa: S603 (fixed arguments, no shell)
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "--python",
+            str(venv / "bin" / "python"),
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            "-r",
+            str(requirements_file),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=PIP_TIMEOUT,
+        check=False,
+    )
+
+
+def compile_app(venv: Path, app_dir: Path) -> None:
+    """The Containerfile's `python -m compileall ... /app`, on the staged app with the venv's interpreter."""
+    if not CONTAINER.compile_args:
+        return
+    args = [str(app_dir) if arg == CONTAINER.workdir else arg for arg in CONTAINER.compile_args]
+    subprocess.run([str(venv / "bin" / "python"), *args], check=True, timeout=120)  # noqa: S603
+
+
+def image_command() -> list[str]:
+    """The CMD, as the image runs it (shell form)."""
+    return ["/bin/sh", "-c", CONTAINER.cmd]
+
+
+def image_env(
+    function: str, port: int, venv: Path, home: Path, extra: Mapping[str, str] | None = None
+) -> dict[str, str]:
+    """The image's ENV for FUNCTION=function on 127.0.0.1:port, with venv's bin/ on PATH; nothing else."""
+    return {
+        **{key: value.replace("${FUNCTION}", function) for key, value in CONTAINER.env.items()},
+        "FUNCTION": function,
+        "HOST": "127.0.0.1",
+        "PORT": str(port),
+        "PATH": f"{venv / 'bin'}:/usr/local/bin:/usr/bin:/bin",
+        "HOME": str(home),
+        "TMPDIR": str(home),
+        **(extra or {}),
+    }

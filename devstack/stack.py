@@ -1,0 +1,173 @@
+"""The processes and servers of the local stack, and how they start and stop.
+
+Functions run as separate processes, started exactly like the image's entry point apart from host and
+port: `functions-framework --target <t> --source functions/<t>/main.py --host 127.0.0.1 --port <p>` with
+WORKERS=1 THREADS=2, each in its own process group so that gunicorn's worker goes with it. The bridge
+simulator, gateway, PingSource scheduler and control endpoint are threads of this process.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+import requests
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+
+REPO = Path(__file__).resolve().parents[1]
+HOST = "127.0.0.1"
+# Fixed, documented ports (README "Local stack"); --port-offset moves all of them together.
+DEFAULT_PORTS = {
+    "bridge": 8000,
+    "gateway": 8080,
+    "lights-off": 8081,
+    "lights-on": 8082,
+    "colorloop": 8083,
+    "control": 8090,
+}
+READY_TIMEOUT_SECONDS = 60.0  # a first import after install compiles bytecode (~20 s seen)
+STOP_TIMEOUT_SECONDS = 10.0
+
+
+class StackError(RuntimeError):
+    """Something the user must fix before the stack can run; the message says what."""
+
+
+def functions_in(repo: Path) -> dict[str, str]:
+    """Knative Service name -> Python target, from functions/<target>/main.py (names per the contract)."""
+    found = sorted(p.parent.name for p in (repo / "functions").glob("*/main.py"))
+    return {target.replace("_", "-"): target for target in found}
+
+
+def port_plan(services: list[str], offset: int) -> dict[str, int]:
+    ports, spare = {}, 8084
+    for name in services:
+        if name in DEFAULT_PORTS:
+            ports[name] = DEFAULT_PORTS[name] + offset
+        else:  # a function added later gets the next free slot after the documented ones
+            ports[name], spare = spare + offset, spare + 1
+    return ports
+
+
+def check_ports_free(ports: dict[str, int]) -> None:
+    for name, port in ports.items():
+        with socket.socket() as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the servers do: TIME_WAIT is fine
+            try:
+                sock.bind((HOST, port))
+            except OSError as exc:
+                raise StackError(
+                    f"port {port} on {HOST} ({name}) is already in use: stop what listens there "
+                    f"(`ss -ltnp 'sport = :{port}'`) or move the whole stack with --port-offset N "
+                    f"(or DEVSTACK_PORT_OFFSET=N). [{exc.strerror}]"
+                ) from exc
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        pass
+
+
+def serve_thread(app: Any, port: int, name: str) -> BaseWSGIServer:
+    try:
+        server = make_server(HOST, port, app, threaded=True, request_handler=_QuietHandler)
+    except SystemExit as exc:  # werkzeug exits on a taken port; turn it into our message
+        raise StackError(f"port {port} on {HOST} ({name}) is already in use") from exc
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2}, name=name, daemon=True).start()
+    return server
+
+
+@dataclass
+class FunctionProcess:
+    service: str
+    target: str
+    port: int
+    proc: subprocess.Popen[bytes]
+    tail: deque[str] = field(default_factory=lambda: deque(maxlen=40))
+
+    @property
+    def url(self) -> str:
+        return f"http://{HOST}:{self.port}"
+
+
+_print_lock = threading.Lock()
+
+
+def _pump(stream: IO[bytes], prefix: str, tail: deque[str]) -> None:
+    """Copy a child's output to ours, one prefixed line at a time (and keep the last lines for errors)."""
+    for raw in iter(stream.readline, b""):
+        line = raw.decode("utf-8", "replace").rstrip("\n")
+        tail.append(line)
+        with _print_lock:
+            print(f"[{prefix}] {line}", flush=True)
+    stream.close()
+
+
+def functions_framework_command() -> str:
+    candidate = Path(sys.executable).with_name("functions-framework")
+    return str(candidate) if candidate.exists() else "functions-framework"
+
+
+def start_function(service: str, target: str, port: int, env: dict[str, str]) -> FunctionProcess:
+    args = [
+        functions_framework_command(),
+        "--target", target,
+        "--source", f"functions/{target}/main.py",
+        "--host", HOST,
+        "--port", str(port),
+    ]  # fmt: skip
+    proc = subprocess.Popen(  # noqa: S603 (fixed argument list, no shell)
+        args,
+        cwd=REPO,
+        env={**env, "WORKERS": "1", "THREADS": "2"},
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,  # its own process group: gunicorn's worker is stopped with it
+    )
+    function = FunctionProcess(service, target, port, proc)
+    assert proc.stdout is not None
+    threading.Thread(target=_pump, args=(proc.stdout, service, function.tail), daemon=True).start()
+    return function
+
+
+def wait_ready(function: FunctionProcess, deadline: float, stop: threading.Event | None = None) -> None:
+    """Poll the readiness path until 200; give up at `deadline`, or quietly as soon as `stop` is set."""
+    url = f"{function.url}/health/readiness"
+    while time.monotonic() < deadline:
+        if stop is not None and stop.is_set():
+            return
+        if function.proc.poll() is not None:
+            tail = "\n".join(function.tail)
+            raise StackError(f"{function.service} exited with {function.proc.returncode} while starting:\n{tail}")
+        with contextlib.suppress(requests.RequestException):
+            if requests.get(url, timeout=1).status_code == 200:
+                return
+        time.sleep(0.1)
+    raise StackError(f"{function.service} did not answer {url} within {READY_TIMEOUT_SECONDS:.0f} s")
+
+
+def stop_functions(functions: list[FunctionProcess], timeout: float = STOP_TIMEOUT_SECONDS) -> None:
+    """SIGTERM every process group, wait together up to `timeout`, then SIGKILL what is left."""
+    for function in functions:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(function.proc.pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    for function in functions:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            function.proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+    for function in functions:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(function.proc.pid, signal.SIGKILL)  # the group, even if the leader already exited
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            function.proc.wait(timeout=2)

@@ -1,0 +1,211 @@
+"""A day of the whole local stack, run as processes (python -m devstack) on 127.0.0.1.
+
+22:30 lights-off fires on the (demo) clock from the manifests' schedule; 05:30 lights-on and 05:35
+colorloop are fired by hand with `python -m devstack.fire`, with a bulb power-cycled in between; then an
+external POST goes through the local gateway with and without the token. After each step the simulated
+bridge's lights are checked; at the end SIGINT must leave no process behind.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import socket
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+import requests
+
+from devstack.stack import DEFAULT_PORTS
+from tests.devstack_fixtures import (
+    PYTHON,
+    REPO,
+    group_alive,
+    start_process,
+    stop_process_group,
+    wait_for_http,
+    wait_until,
+)
+
+pytestmark = pytest.mark.integration
+
+TOKEN = "day-test-token-0123456789"
+SIM_KEY = "devstack-simulated-bridge-key"
+TIMEOUT = 30
+
+
+def _ports_free(offset: int) -> bool:
+    for port in DEFAULT_PORTS.values():
+        with socket.socket() as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                sock.bind(("127.0.0.1", port + offset))
+            except OSError:
+                return False
+    return True
+
+
+def free_offset() -> int:
+    for _ in range(50):
+        offset = random.randrange(20000, 50000, 100)
+        if _ports_free(offset):
+            return offset
+    raise RuntimeError("no free block of ports for the stack")
+
+
+@dataclass
+class Stack:
+    proc: subprocess.Popen[bytes]
+    log: Path
+    offset: int
+
+    def url(self, name: str) -> str:
+        return f"http://127.0.0.1:{DEFAULT_PORTS[name] + self.offset}"
+
+    def status(self) -> dict[str, Any]:
+        answer: dict[str, Any] = requests.get(f"{self.url('control')}/status", timeout=TIMEOUT).json()
+        return answer
+
+    def lights(self) -> dict[str, dict[str, Any]]:
+        state = requests.get(f"{self.url('bridge')}/_sim/state", timeout=TIMEOUT).json()
+        return {lid: light["state"] for lid, light in state["lights"].items()}
+
+    def sim(self, path: str, body: dict[str, Any]) -> None:
+        assert requests.post(f"{self.url('bridge')}/_sim/{path}", json=body, timeout=TIMEOUT).status_code == 200
+
+    def fire(self, source: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [PYTHON, "-m", "devstack.fire", source, "--control", self.url("control")],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=90,
+            check=False,
+        )
+
+
+@pytest.fixture
+def stack(tmp_path: Path) -> Iterator[Stack]:
+    offset = free_offset()
+    today = datetime.now(ZoneInfo("America/Toronto")).date().isoformat()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("HUE_", "TRIGGER_TOKEN", "DEVSTACK_"))}
+    env["TRIGGER_TOKEN"] = TOKEN
+    log = tmp_path / "stack.log"
+    args = [PYTHON, "-m", "devstack", "--port-offset", str(offset), "--start", f"{today}T22:29:57"]
+    proc = start_process(args, log, env=env, inherit_env=False)
+    running = Stack(proc, log, offset)
+    pgids: list[int] = []
+    try:
+        wait_for_http(f"{running.url('control')}/status", timeout=120, proc=proc)
+        pgids = [p["pid"] for p in running.status()["processes"].values()]
+        yield running
+    finally:
+        stop_process_group(proc, signal.SIGKILL, timeout=5) if proc.poll() is None else None
+        for pgid in pgids:  # never leave a function behind, whatever happened above
+            if group_alive(pgid):
+                os.killpg(pgid, signal.SIGKILL)
+
+
+def test_a_day_of_the_local_stack(stack: Stack) -> None:
+    status = stack.status()
+    assert set(status["processes"]) == {"lights-off", "lights-on", "colorloop"}
+    assert status["sources"]["lights-off"]["schedule"] == "30 22 * * *"  # from knative/, not from code
+    assert all(state["on"] for state in stack.lights().values())
+
+    # 22:30: the scheduled tick from the manifests turns every target light off.
+    def scheduled_off() -> list[dict[str, Any]]:
+        return [d for d in stack.status()["deliveries"] if d["source"] == "lights-off" and not d["manual"]]
+
+    assert wait_until(lambda: scheduled_off(), timeout=20), stack.log.read_text()[-3000:]
+    (tick,) = scheduled_off()
+    scheduled_for = datetime.fromisoformat(tick["scheduled_for"]).astimezone(ZoneInfo("America/Toronto"))
+    assert tick["ok"] and scheduled_for.strftime("%H:%M:%S") == "22:30:00"
+    assert [state["on"] for state in stack.lights().values()] == [False] * 4
+
+    # 05:30: lights on.
+    result = stack.fire("lights-on")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "-> 200" in result.stdout
+    assert [state["on"] for state in stack.lights().values()] == [True] * 4
+
+    # A wall switch cycles bulb 2; it comes back without colour and re-applies its power-on state late.
+    stack.sim("lights/2/power-cycle", {"delayed_revert": True})
+
+    # 05:35: colorloop, including the power-cycled bulb; the white bulb is on and left without effect.
+    result = stack.fire("colorloop")
+    assert result.returncode == 0, result.stdout + result.stderr
+    lights = stack.lights()
+    assert [lights[i]["effect"] for i in ("1", "2", "3")] == ["colorloop"] * 3
+    assert lights["4"]["on"] is True and "effect" not in lights["4"]
+
+    # External trigger through the gateway: refused without the token, applied with it.
+    stack.sim("lights/1/state", {"effect": "none"})
+    gateway = f"{stack.url('gateway')}/colorloop"
+    refused = requests.post(gateway, headers={"Host": "colorloop.lab"}, timeout=TIMEOUT)
+    assert refused.status_code == 401 and "Bearer" in refused.headers.get("WWW-Authenticate", "")
+    assert stack.lights()["1"]["effect"] == "none"
+    accepted = requests.post(
+        gateway, headers={"Host": "colorloop.lab", "Authorization": f"Bearer {TOKEN}"}, timeout=TIMEOUT
+    )
+    assert accepted.status_code == 200, accepted.text
+    assert stack.lights()["1"]["effect"] == "colorloop"
+    assert requests.get(gateway, headers={"Host": "colorloop.lab"}, timeout=TIMEOUT).status_code == 404
+    # Like its Knative Service, lights-on has no TRIGGER_TOKEN, so it refuses external traffic outright.
+    external = {"X-Gohome-External": "gateway", "Authorization": f"Bearer {TOKEN}"}
+    assert requests.post(stack.url("lights-on"), headers=external, timeout=TIMEOUT).status_code in (401, 403)
+
+    # Ctrl-C: everything the stack started ends, within a bounded time, and the ports are free again.
+    pgids = [p["pid"] for p in stack.status()["processes"].values()]
+    os.kill(stack.proc.pid, signal.SIGINT)
+    assert stack.proc.wait(timeout=30) == 0
+    assert wait_until(lambda: not any(group_alive(pgid) for pgid in pgids), timeout=5)
+    output = stack.log.read_text()
+    assert "stopped (3 function process group(s) ended)" in output
+    assert SIM_KEY not in output and TOKEN not in output  # neither the app key nor a user's token is printed
+    assert "TRIGGER_TOKEN: from your environment (not shown)" in output
+
+
+def test_a_taken_port_is_named_and_nothing_starts(tmp_path: Path) -> None:
+    offset = free_offset()
+    blocker = socket.socket()
+    blocker.bind(("127.0.0.1", DEFAULT_PORTS["lights-on"] + offset))
+    blocker.listen(1)
+    try:
+        proc = start_process([PYTHON, "-m", "devstack", "--port-offset", str(offset)], tmp_path / "stack.log")
+        try:
+            assert proc.wait(timeout=30) == 1
+        finally:
+            stop_process_group(proc, timeout=5)
+    finally:
+        blocker.close()
+    output = (tmp_path / "stack.log").read_text()
+    assert f"port {DEFAULT_PORTS['lights-on'] + offset} on 127.0.0.1 (lights-on) is already in use" in output
+    assert "--port-offset" in output and "functions-framework" not in output
+
+
+def test_sigterm_while_starting_stops_the_functions_already_started(tmp_path: Path) -> None:
+    proc = start_process([PYTHON, "-m", "devstack", "--port-offset", str(free_offset())], tmp_path / "stack.log")
+    children: list[int] = []
+    try:
+
+        def started_children() -> bool:
+            found = subprocess.run(["ps", "-o", "pid=", "--ppid", str(proc.pid)], capture_output=True, text=True)
+            children[:] = [int(pid) for pid in found.stdout.split()]
+            return len(children) >= 1
+
+        assert wait_until(started_children, timeout=20)
+        os.kill(proc.pid, signal.SIGTERM)
+        assert proc.wait(timeout=30) == 0
+        assert wait_until(lambda: not any(group_alive(pid) for pid in children), timeout=5)
+    finally:
+        stop_process_group(proc, signal.SIGKILL, timeout=5)
+        for pid in children:
+            if group_alive(pid):
+                os.killpg(pid, signal.SIGKILL)
