@@ -26,7 +26,9 @@ Faults (Python methods; the same over HTTP under /_sim/, see devstack/sim_admin.
                                               or reset()
     fail_next(count, kind, methods=None)      next N /api requests answer kind: "429", "503", "500" (nginx
                                               HTML), "901" (Hue error 901), "html" (200 + HTML), "invalid_json",
-                                              "drop" (connection closed), "hang" (like silent, one request)
+                                              "drop" (connection closed), "hang" (like silent, one request),
+                                              "partial" (a PUT applies only its first attribute; the others
+                                              answer error 901 in the same 200 list)
     set_reachable(light_id, bool)             unreachable bulbs acknowledge commands that never arrive
     power_cycle(light_id, delayed_revert=False)  back on in the power-on state, without the effect; with
                                               delayed_revert the next command is applied, then reverted
@@ -86,7 +88,7 @@ DEFAULT_CONFIG: JsonDict = {
 # Client pacing measured at send time arrives slightly jittered; a real bridge is not that exact either.
 RATE_WINDOW_SECONDS = 0.95
 HANG_MAX_SECONDS = 120.0
-FAULT_KINDS = ("429", "503", "500", "901", "html", "invalid_json", "drop", "hang")
+FAULT_KINDS = ("429", "503", "500", "901", "html", "invalid_json", "drop", "hang", "partial")
 OUTAGE_MODES = ("refuse", "503", "silent")
 
 
@@ -338,6 +340,8 @@ class SimulatedBridge:
             response = _drop_connection(request.environ)
         elif outage == "503":
             response = html_response(503)
+        elif failure == "partial":
+            response = self._partial_response(request, body)
         elif failure is not None:
             response = self._failure_response(failure, request)
         else:
@@ -373,6 +377,21 @@ class SimulatedBridge:
                 self._counts["injected_failures"] += 1
                 return kind
         return None
+
+    def _partial_response(self, request: Request, body: bytes) -> Response:
+        """A PUT that the bridge only half carried out: the first attribute is applied and reported as a
+        success, every other one fails with error 901, all in one HTTP 200 list."""
+        try:
+            attributes = list(json.loads(body).items())
+        except (ValueError, AttributeError):
+            attributes = []
+        with self._lock:
+            response = self._clip(request, json.dumps(dict(attributes[:1])).encode())
+        items = json.loads(response.get_data())
+        address = next(iter(items[0].get("success", {"/": None}))) if items and isinstance(items[0], dict) else "/"
+        prefix = address.rsplit("/", 1)[0]
+        items += [hue_error(901, f"{prefix}/{key}", "Internal error, 503") for key, _ in attributes[1:]]
+        return json_response(items)
 
     def _failure_response(self, kind: str, request: Request) -> Response:
         if kind in ("429", "503", "500"):

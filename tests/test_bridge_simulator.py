@@ -314,6 +314,19 @@ def test_fail_next_body_level_faults(sim: RunningBridge) -> None:
     assert sim.bridge.light(1)["on"] is True
 
 
+def test_fail_next_partial_applies_only_the_first_attribute(sim: RunningBridge) -> None:
+    sim.bridge.set_light_state("1", on=False)
+    sim.bridge.fail_next(1, "partial", ["PUT"])
+    answer = requests.put(f"{sim.api}/lights/1/state", json={"on": True, "effect": "colorloop"}, timeout=5)
+    assert answer.status_code == 200
+    assert answer.json() == [
+        {"success": {"/lights/1/state/on": True}},
+        {"error": {"type": 901, "address": "/lights/1/state/effect", "description": "Internal error, 503"}},
+    ]
+    assert sim.bridge.light("1")["on"] is True
+    assert sim.bridge.light("1")["effect"] == "none"
+
+
 def test_fail_next_drop_closes_the_connection(sim: RunningBridge) -> None:
     sim.bridge.fail_next(1, "drop")
     with pytest.raises(requests.ConnectionError):

@@ -65,6 +65,7 @@ CASES = [
     Case("901 burst then recovery", 200, (5, 5), lambda b: b.fail_next(2, "901", ["PUT"]), light_statuses=ALL_OK),
     Case("HTML error page at 200", 200, (4, 4), lambda b: b.fail_next(1, "html", ["GET"]), light_statuses=ALL_OK),
     Case("invalid JSON", 200, (4, 4), lambda b: b.fail_next(1, "invalid_json", ["PUT"]), light_statuses=ALL_OK),
+    Case("partial success list", 200, (4, 4), lambda b: b.fail_next(1, "partial", ["PUT"]), light_statuses=ALL_OK),
     Case("connection dropped", 200, (4, 4), lambda b: b.fail_next(1, "drop", ["PUT"]), light_statuses=ALL_OK),
     Case("light unreachable, then back", 200, (5, 16), _unreachable_then_back, light_statuses=ALL_OK),
     Case(
