@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo
 from devstack.bridge_server import BridgeServer
 from devstack.bridge_sim import SimulatedBridge
 from devstack.control import ControlApp
+from devstack.dashboard import Dashboard, ExternalTrigger, InvocationLog, RealBridgeView, external_route
 from devstack.gateway import LocalGateway
 from devstack.manifests import (
     ManifestError,
@@ -46,6 +47,8 @@ from devstack.stack import (
     stop_functions,
     wait_ready,
 )
+from huelights.config import load_settings
+from huelights.errors import ConfigError
 
 SIM_APP_KEY = "devstack-simulated-bridge-key"  # the simulator's own key; it opens no real bridge
 CONFIG_MAP = "huelights-config"
@@ -123,7 +126,7 @@ def screen(
         spec = route.get("spec") or {}
         hosts = ",".join(spec.get("hostnames") or ["*"])
         lines.append(f"  gateway     {url['gateway']:<24} HTTPRoute {route['metadata']['name']} (hosts {hosts})")
-    lines.append(f"  control     {url['control']:<24} dashboard; POST /fire/<source>")
+    lines.append(f"  dashboard   {url['control']:<24} open it in a browser; POST /fire/<source>")
     lines += ["", "PingSources (from the manifests):"]
     for name, spec in sources.items():
         _, zone = cron_and_zone(spec)
@@ -147,6 +150,22 @@ def screen(
         lines.append(f"  curl -s -X POST {functions[0].url}/ -H 'Content-Type: application/json' -d '{{}}'")
     lines.append("")
     return "\n".join(lines)
+
+
+def make_dashboard(
+    scheduler: PingScheduler,
+    invocations: InvocationLog,
+    bridge: SimulatedBridge | None,
+    env: dict[str, str],
+    routes: list[dict[str, Any]],
+    urls: dict[str, str],
+    token: str,
+) -> Dashboard:
+    """The dashboard sees the simulator in-process; a real bridge only through huelights' client, reading."""
+    real = None if bridge is not None else RealBridgeView(load_settings(env))
+    route = external_route(routes)
+    external = ExternalTrigger(urls["gateway"], route[0], route[1], token) if route else None
+    return Dashboard(scheduler, invocations, simulated=bridge, real=real, external=external, services=urls)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -190,6 +209,7 @@ def main(argv: list[str] | None = None) -> int:
     bridge: SimulatedBridge | None = None
     bridge_server: BridgeServer | None = None
     scheduler: PingScheduler | None = None
+    invocations = InvocationLog()  # the functions' invocation records, for the dashboard
     code = 0
     try:
         if real_bridge:
@@ -204,7 +224,7 @@ def main(argv: list[str] | None = None) -> int:
                 # As in the cluster, only a Service whose manifest asks for TRIGGER_TOKEN gets it.
                 names = service_env_names(args.knative, service)
                 own_env = env if names is None or "TRIGGER_TOKEN" in names else without(env, "TRIGGER_TOKEN")
-                functions.append(start_function(service, target, ports[service], own_env))
+                functions.append(start_function(service, target, ports[service], own_env, invocations.feed))
         deadline = time.monotonic() + READY_TIMEOUT_SECONDS
         for function in functions:
             wait_ready(function, deadline, stop)
@@ -221,7 +241,8 @@ def main(argv: list[str] | None = None) -> int:
                 "bridge": bridge.snapshot() if bridge else None,
             }
 
-        servers.append(serve_thread(ControlApp(scheduler, describe), ports["control"], "control"))
+        dashboard = make_dashboard(scheduler, invocations, bridge, env, routes, urls, token)
+        servers.append(serve_thread(ControlApp(scheduler, describe, dashboard), ports["control"], "control"))
         if not stop.is_set():
             scheduler.start()
             print(screen(ports, functions, sources, scheduler, routes, real_bridge, auth_notice, args.port_offset))
@@ -232,7 +253,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"devstack: {dead[0].service} exited with {dead[0].proc.returncode}; stopping", file=sys.stderr)
                 code = 1
                 break
-    except (StackError, ManifestError) as exc:
+    except (StackError, ManifestError, ConfigError) as exc:
         print(f"devstack: {exc}", file=sys.stderr)
         code = 1
     finally:

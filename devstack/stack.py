@@ -17,6 +17,7 @@ import sys
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -103,13 +104,20 @@ class FunctionProcess:
 _print_lock = threading.Lock()
 
 
-def _pump(stream: IO[bytes], prefix: str, tail: deque[str]) -> None:
+LineObserver = Callable[[str, str], None]  # (service, line), e.g. the dashboard's InvocationLog.feed
+
+
+def _pump(stream: IO[bytes], prefix: str, tail: deque[str], on_line: LineObserver | None = None) -> None:
     """Copy a child's output to ours, one prefixed line at a time (and keep the last lines for errors)."""
     for raw in iter(stream.readline, b""):
         line = raw.decode("utf-8", "replace").rstrip("\n")
         tail.append(line)
         with _print_lock:
             print(f"[{prefix}] {line}", flush=True)
+        if on_line is not None:
+            # An observer's bug must not stop the copying: the child would block on a full pipe.
+            with contextlib.suppress(Exception):
+                on_line(prefix, line)
     stream.close()
 
 
@@ -118,7 +126,10 @@ def functions_framework_command() -> str:
     return str(candidate) if candidate.exists() else "functions-framework"
 
 
-def start_function(service: str, target: str, port: int, env: dict[str, str]) -> FunctionProcess:
+def start_function(
+    service: str, target: str, port: int, env: dict[str, str], on_line: LineObserver | None = None
+) -> FunctionProcess:
+    """Start one function; `on_line` sees each line of its output (stdout and stderr), e.g. invocation records."""
     args = [
         functions_framework_command(),
         "--target", target,
@@ -137,7 +148,7 @@ def start_function(service: str, target: str, port: int, env: dict[str, str]) ->
     )
     function = FunctionProcess(service, target, port, proc)
     assert proc.stdout is not None
-    threading.Thread(target=_pump, args=(proc.stdout, service, function.tail), daemon=True).start()
+    threading.Thread(target=_pump, args=(proc.stdout, service, function.tail, on_line), daemon=True).start()
     return function
 
 

@@ -1,0 +1,296 @@
+"""The dashboard in a real browser: Debian's chromium, driven by Playwright's Python package, against the
+whole local stack started as processes (python -m devstack) on an offset block of ports on 127.0.0.1.
+
+Open the page, fire the 22:30 schedule and see every swatch go dark; fire 05:35 and see the colour
+swatches cycle (the white bulb stays white); power-cycle a bulb from the page and watch the next 05:35
+bring it back; press the external trigger with and without the token and see 200 and 401.
+Screenshots go to test-artifacts/ (git-ignored); with UPDATE_SCREENSHOT=1 the last one also replaces
+docs/dashboard.png, the README's picture.
+
+What it needs is installed from the package registries when missing: chromium with apt-get (as root;
+otherwise the test is skipped, saying why) and the pinned `playwright` from pyproject.toml with pip.
+Playwright's own browser download is never used: it launches /usr/bin/chromium.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import tomllib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from devstack.stack import DEFAULT_PORTS
+from tests.devstack_fixtures import (
+    PYTHON,
+    REPO,
+    free_port,
+    group_alive,
+    start_process,
+    stop_process_group,
+    wait_for_http,
+)
+from tests.integration.test_day import free_offset
+
+pytestmark = pytest.mark.integration
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",  # this machine's network is closed: no update or sync probes
+    "--disable-component-update",
+    "--disable-sync",
+]
+ARTIFACTS = REPO / "test-artifacts"
+README_SCREENSHOT = REPO / "docs" / "dashboard.png"
+TOKEN = "dashboard-browser-token-0123456789"
+STEP_MS = 20_000  # any one thing the page should show, at most
+DARK = 16  # every channel at or below this: a light that is off
+
+
+def ensure_chromium() -> None:
+    if CHROMIUM.exists():
+        return
+    if os.geteuid() != 0 or shutil.which("apt-get") is None:
+        pytest.skip(
+            f"{CHROMIUM} is missing and cannot be installed here (needs root and apt-get): apt-get install chromium"
+        )
+    ARTIFACTS.mkdir(exist_ok=True)
+    log_path = ARTIFACTS / "chromium-install.log"
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    started = time.monotonic()
+    with log_path.open("w") as log:
+        for args, limit in (
+            (["apt-get", "update", "-qq"], 180),
+            (["apt-get", "install", "-y", "-qq", "chromium"], 420),
+        ):
+            try:
+                subprocess.run(args, env=env, stdout=log, stderr=subprocess.STDOUT, timeout=limit, check=True)
+            except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as exc:
+                log.flush()
+                pytest.fail(f"{' '.join(args)} failed ({exc}); see {log_path}:\n{log_path.read_text()[-2000:]}")
+    print(f"installed chromium with apt-get in {time.monotonic() - started:.0f} s", file=sys.stderr)
+
+
+def ensure_playwright() -> None:
+    if importlib.util.find_spec("playwright") is not None:
+        return
+    dev = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["optional-dependencies"]["dev"]
+    pin = next(spec for spec in dev if spec.startswith("playwright=="))
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", pin], check=True, timeout=300)
+
+
+@dataclass
+class Stack:
+    proc: subprocess.Popen[bytes]
+    log: Path
+    offset: int
+
+    def url(self, name: str) -> str:
+        return f"http://127.0.0.1:{DEFAULT_PORTS[name] + self.offset}"
+
+
+@contextlib.contextmanager
+def run_stack(log: Path, bridge_env: dict[str, str] | None = None) -> Iterator[Stack]:
+    """python -m devstack on a free block of ports; with bridge_env (HUE_BRIDGE, HUE_APP_KEY) as for a real bridge."""
+    offset = free_offset()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("HUE_", "TRIGGER_TOKEN", "DEVSTACK_"))}
+    env.update(bridge_env or {}, TRIGGER_TOKEN=TOKEN)
+    proc = start_process([PYTHON, "-m", "devstack", "--port-offset", str(offset)], log, env=env, inherit_env=False)
+    running = Stack(proc, log, offset)
+    pgids: list[int] = []
+    try:
+        wait_for_http(f"{running.url('control')}/api/state", timeout=120, proc=proc)
+        pgids = [
+            p["pid"] for p in requests.get(f"{running.url('control')}/status", timeout=10).json()["processes"].values()
+        ]
+        yield running
+    finally:
+        if proc.poll() is None:
+            os.kill(proc.pid, signal.SIGINT)  # the stack's own shutdown, as Ctrl-C
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(timeout=20)
+            stop_process_group(proc, signal.SIGKILL, timeout=5)
+        for pgid in pgids:
+            if group_alive(pgid):
+                os.killpg(pgid, signal.SIGKILL)
+
+
+@pytest.fixture(scope="module")
+def browser_installed() -> None:
+    """Before any stack starts: install (or skip) first, so a skipped run starts nothing."""
+    ensure_chromium()
+    ensure_playwright()
+
+
+@pytest.fixture
+def stack(browser_installed: None, tmp_path: Path) -> Iterator[Stack]:
+    with run_stack(tmp_path / "stack.log") as running:
+        yield running
+
+
+@pytest.fixture
+def real_bridge_stack(browser_installed: None, tmp_path: Path) -> Iterator[Stack]:
+    """The stack driving a "real" bridge: a simulator in its own process, which the stack knows nothing about."""
+    port, key = free_port(), "a-real-bridge-key-0123456789abcdef"
+    args = [PYTHON, "-m", "devstack.bridge_sim", "--port", str(port), "--app-key", key]
+    bridge = start_process(args, tmp_path / "bridge.log")
+    try:
+        wait_for_http(f"http://127.0.0.1:{port}/api/config", timeout=30, proc=bridge)
+        with run_stack(tmp_path / "stack.log", {"HUE_BRIDGE": f"127.0.0.1:{port}", "HUE_APP_KEY": key}) as running:
+            yield running
+    finally:
+        stop_process_group(bridge, timeout=5)
+
+
+@contextlib.contextmanager
+def open_page(url: str) -> Iterator[tuple[Any, list[str]]]:
+    """A 1200x800 page of headless Debian chromium at `url`, and the page's uncaught errors."""
+    from playwright.sync_api import sync_playwright
+
+    errors: list[str] = []
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, timeout=30_000)
+        try:
+            page = browser.new_page(viewport={"width": 1200, "height": 800})
+            page.set_default_timeout(STEP_MS)
+            page.on("pageerror", lambda exc: errors.append(str(exc)))
+            page.goto(url)
+            yield page, errors
+        finally:
+            browser.close()
+
+
+SWATCHES = "() => Array.from(document.querySelectorAll('.swatch')).map(s => getComputedStyle(s).backgroundColor)"
+ALL_DARK = f"""() => {{
+  const colours = ({SWATCHES})();
+  return colours.length === 4 && colours.every(c => c.match(/\\d+/g).slice(0, 3).every(v => Number(v) <= {DARK}));
+}}"""
+
+
+def rgb(css: str) -> tuple[int, int, int]:
+    r, g, b = (int(v) for v in re.findall(r"\d+", css)[:3])
+    return (r, g, b)
+
+
+def swatches(page: Any) -> list[tuple[int, int, int]]:
+    return [rgb(c) for c in page.evaluate(SWATCHES)]
+
+
+def fire(page: Any, source: str) -> str:
+    page.click(f"button[data-fire='{source}']")
+    page.wait_for_function(
+        f"() => document.querySelector('#fire-result').textContent.startsWith('{source}: HTTP')", timeout=60_000
+    )
+    text: str = page.text_content("#fire-result")
+    return text
+
+
+def looping_ids(page: Any) -> list[str]:
+    ids: list[str] = page.eval_on_selector_all(".light.looping", "cards => cards.map(c => c.dataset.lightId)")
+    return ids
+
+
+def screenshot(page: Any, name: str) -> Path:
+    ARTIFACTS.mkdir(exist_ok=True)
+    path = ARTIFACTS / name
+    page.screenshot(path=str(path))
+    return path
+
+
+def test_dashboard_in_headless_chromium(stack: Stack) -> None:
+    with open_page(stack.url("control")) as (page, errors):
+        try:
+            walk_through_a_morning(page)
+        except Exception:
+            screenshot(page, "dashboard-failure.png")
+            raise
+        final = screenshot(page, "dashboard.png")
+        if os.environ.get("UPDATE_SCREENSHOT") == "1":
+            shutil.copyfile(final, README_SCREENSHOT)
+    assert errors == [], errors
+    assert TOKEN not in stack.log.read_text()
+
+
+def test_with_a_real_bridge_the_page_is_a_read_only_view(real_bridge_stack: Stack) -> None:
+    with open_page(real_bridge_stack.url("control")) as (page, errors):
+        try:
+            page.wait_for_function(f"() => ({SWATCHES})().length === 4")
+            mode = page.text_content("#mode")
+            assert mode.startswith("real bridge http://127.0.0.1:") and mode.endswith("read-only")
+            assert not page.is_visible("#faults-section") and page.is_visible("#real-note")
+            assert page.eval_on_selector_all(".light-actions", "rows => rows.filter(r => !r.hidden).length") == 0
+            assert all(max(colour) > 200 for colour in swatches(page))
+            # The functions still drive the bridge; the page shows what they did.
+            assert fire(page, "lights-off").startswith("lights-off: HTTP 200")
+            page.wait_for_function(ALL_DARK, timeout=10_000)  # the dashboard re-reads a real bridge every 2 s
+        except Exception:
+            screenshot(page, "dashboard-real-bridge-failure.png")
+            raise
+        screenshot(page, "dashboard-real-bridge.png")
+    assert errors == [], errors
+
+
+def walk_through_a_morning(page: Any) -> None:
+    page.wait_for_function(f"() => ({SWATCHES})().length === 4")
+    assert page.text_content("#mode") == "simulated bridge"
+    assert page.is_visible("#faults-section") and not page.is_visible("#real-note")
+    page.wait_for_function("() => document.querySelectorAll('#schedules tbody tr').length === 3")
+    schedules = page.inner_text("#schedules")
+    assert "30 22 * * *" in schedules and "35 5 * * *" in schedules and "America/Toronto" in schedules
+    assert all(max(colour) > 200 for colour in swatches(page))  # the seed: every bulb on, warm white
+
+    # 22:30: every swatch goes dark.
+    assert fire(page, "lights-off").startswith("lights-off: HTTP 200")
+    page.wait_for_function(ALL_DARK)
+    assert page.eval_on_selector_all(".light.off", "cards => cards.length") == 4
+    page.wait_for_selector("#invocations tbody tr:has-text('lights_off'):has-text('PingSource lights-off')")
+    screenshot(page, "dashboard-lights-off.png")
+
+    # 05:35: the colour bulbs come on looping, and the swatches cycle; the white bulb is on, plain white.
+    assert fire(page, "colorloop").startswith("colorloop: HTTP 200")
+    page.wait_for_function("() => document.querySelectorAll('.light.looping').length === 3")
+    assert looping_ids(page) == ["1", "2", "3"]
+    page.wait_for_function(f"() => ({SWATCHES})()[3] === 'rgb(255, 207, 119)'")  # after its fade-in
+    samples = []
+    for _ in range(4):
+        samples.append(swatches(page))
+        time.sleep(0.6)
+    for index in range(3):
+        seen = {sample[index] for sample in samples}
+        assert len(seen) >= 3, f"swatch {index + 1} did not cycle: {seen}"
+        assert all(max(colour) > 100 for colour in seen)
+    assert {sample[3] for sample in samples} == {rgb("rgb(255, 207, 119)")}  # 2700 K, steady
+    page.wait_for_selector("#invocations tbody tr:has-text('Hallway bulb: skipped')")
+
+    # A wall switch cycles bulb 2: it comes back warm white, no loop; the next 05:35 brings it back.
+    page.click(".light[data-light-id='2'] button:has-text('power-cycle')")
+    page.wait_for_function("() => !document.querySelector(\".light[data-light-id='2']\").classList.contains('looping')")
+    assert fire(page, "colorloop").startswith("colorloop: HTTP 200")
+    page.wait_for_function("() => document.querySelectorAll('.light.looping').length === 3")
+
+    # The external trigger through the gateway: with the token it runs, without it the function says 401.
+    page.click("#external-with-token")
+    page.wait_for_function("() => document.querySelector('#external-result').textContent.includes('HTTP 200')")
+    page.click("#external-without-token")
+    page.wait_for_function("() => document.querySelector('#external-result').textContent.includes('HTTP 401')")
+    result = page.text_content("#external-result")
+    assert "without token" in result and "WWW-Authenticate: Bearer" in result
+    page.wait_for_selector("#invocations tbody tr:has-text('rejected'):has-text('401')")
+    page.mouse.move(0, 0)
