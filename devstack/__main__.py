@@ -262,9 +262,11 @@ def main(argv: list[str] | None = None) -> int:
         for server in servers:
             server.shutdown()
             server.server_close()
+        # Functions before the bridge: an invocation still running then ends against a live bridge
+        # instead of reporting "connection refused".
+        stop_functions(functions)
         if bridge_server is not None:
             bridge_server.stop()
-        stop_functions(functions)
         print(f"devstack: stopped ({len(functions)} function process group(s) ended)", flush=True)
     return code
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import json
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -43,6 +44,9 @@ VALIDATORS: dict[str, Callable[[Any], bool]] = {
 LOCKED_WHILE_OFF = frozenset({"bri", "bri_inc", "hue", "sat", "xy", "ct", "effect"})
 # Command-only attributes: acknowledged, never stored in `state`.
 TRANSIENT = frozenset({"transitiontime", "bri_inc"})
+# How long after a command a late-booting bulb (power cycle with delayed revert) falls back to its
+# power-on state: long enough that a read-back straight after the command still sees the command.
+POWER_ON_DELAY_SECONDS = 0.4
 
 _COLOUR = ("on", "bri", "hue", "sat", "xy", "effect", "alert", "transitiontime", "bri_inc")
 LIGHT_TYPES: dict[str, JsonDict] = {
@@ -93,9 +97,11 @@ class Light:
     state: JsonDict
     power_on: JsonDict
     reachable: bool = True
-    # Set by a power cycle with delayed revert: the next command is applied, then the bulb's
-    # power-on setting wins again (what real bulbs do when they finish booting late).
+    # Set by a power cycle with delayed revert: the next command is applied, and a moment later
+    # (POWER_ON_DELAY_SECONDS) the bulb's power-on setting wins again, as with a bulb that finishes
+    # booting after the command reached it. Reads before that moment still show the command's state.
     pending_revert: bool = False
+    revert_at: float | None = None
     # Commands that reached the bulb (an unreachable bulb receives none).
     delivered: int = 0
 
@@ -105,6 +111,7 @@ class Light:
         return attrs
 
     def to_json(self) -> JsonDict:
+        self.settle()
         kind = LIGHT_TYPES[self.type]
         state = copy.deepcopy(self.state)
         state["mode"] = "homeautomation"
@@ -131,6 +138,7 @@ class Light:
         """Apply changes that reached the bulb over Zigbee (never called for an unreachable one)."""
         if not self.reachable:
             return
+        self.settle()
         self.delivered += 1
         for name, value in changes.items():
             if name == "bri_inc" and "bri" in self.state:
@@ -143,12 +151,19 @@ class Light:
                     self.state["colormode"] = name
         if self.pending_revert:
             self.pending_revert = False
+            self.revert_at = time.monotonic() + POWER_ON_DELAY_SECONDS
+
+    def settle(self) -> None:
+        """Apply a delayed power-on revert whose moment has come."""
+        if self.revert_at is not None and time.monotonic() >= self.revert_at:
+            self.revert_at = None
             self.state = copy.deepcopy(self.power_on)
 
     def power_cycle(self, delayed_revert: bool = False) -> None:
         self.state = copy.deepcopy(self.power_on)
         self.reachable = True
         self.pending_revert = delayed_revert
+        self.revert_at = None
 
 
 def _yaml_keys(values: dict[Any, Any]) -> JsonDict:

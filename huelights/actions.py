@@ -21,9 +21,10 @@ LightStatus = Literal["ok", "skipped", "unreachable", "error"]
 Result = Literal["ok", "transient", "permanent", "busy"]
 """`busy`: another invocation held the bridge; nothing was sent."""
 
-# Between verification rounds: give the bulb a moment (it may be applying its power-on setting), then
-# double the pause. The budget, not a round count, is the real bound; the cap keeps a bug from spinning.
-SETTLE_SECONDS = 0.3
+# Between a read-back and the re-sends it calls for: short, doubling, capped. The budget, not the round
+# count, is the real bound; the count keeps a bug from spinning.
+RESEND_PAUSE_SECONDS = 0.3
+MAX_RESEND_PAUSE_SECONDS = 2.0
 MAX_VERIFY_ROUNDS = 8
 # Names and group members rarely change; a warm process reuses them so a warm group action costs one
 # write and one read-back.
@@ -36,8 +37,6 @@ class Action:
     command: Mapping[str, Any]
     colour_only: frozenset[str] = frozenset()
     """Attributes only colour bulbs have; white bulbs get the command without them and count as skipped."""
-    dark_when_unreachable: bool = False
-    """An unreachable bulb has no power: for switching off, that is the desired state."""
 
     def command_for(self, supports_effects: bool) -> dict[str, Any]:
         if supports_effects:
@@ -54,11 +53,15 @@ class Action:
                 return None
         return "ok" if supports_effects or not self.colour_only else "skipped"
 
-    def succeeded(self, status: LightStatus) -> bool:
-        return status in ("ok", "skipped") or (status == "unreachable" and self.dark_when_unreachable)
+    @staticmethod
+    def succeeded(status: LightStatus) -> bool:
+        # Unreachable is a warning, not a failure: the bridge has accepted the command (and one re-send),
+        # and nothing more can be done for a bulb without power. Failing would make Knative retry and load
+        # the bridge every day for a lamp switched off at the wall.
+        return status in ("ok", "skipped", "unreachable")
 
 
-LIGHTS_OFF = Action("lights_off", {"on": False}, dark_when_unreachable=True)
+LIGHTS_OFF = Action("lights_off", {"on": False})
 LIGHTS_ON = Action("lights_on", {"on": True})
 # `on: true` travels in the same body: an effect sent to a light that is off fails with error 201.
 COLORLOOP = Action("colorloop", {"on": True, "effect": "colorloop"}, colour_only=frozenset({"effect"}))
@@ -163,11 +166,13 @@ class Runner:
         bridge: HueBridge,
         inventory: Inventory,
         *,
+        verify_delay: float = 1.0,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.bridge = bridge
         self.inventory = inventory
+        self.verify_delay = verify_delay
         self._clock = clock
         self._sleep = sleep
 
@@ -209,35 +214,55 @@ class _ActionRun:
         else:
             for light_id in self.light_ids:
                 self._send_to_light(light_id)
-        self._read_back(plan)
-        pause = SETTLE_SECONDS
-        for _ in range(MAX_VERIFY_ROUNDS):
-            pending = [lid for lid in self.light_ids if self._needs_resend(lid)]
-            if not pending or pause >= self.deadline.remaining():
+        pause = RESEND_PAUSE_SECONDS
+        for round_number in range(MAX_VERIFY_ROUNDS):
+            self._wait(self.runner.verify_delay)
+            self._read_back(plan)
+            pending = [lid for lid in self.light_ids if self._needs_resend(lid, round_number)]
+            if not pending or pause + self.runner.verify_delay >= self.deadline.remaining():
                 break
-            self.runner._sleep(pause)
-            pause *= 2
+            self._wait(pause)
+            pause = min(pause * 2, MAX_RESEND_PAUSE_SECONDS)
             for light_id in pending:
                 self._send_to_light(light_id)
-            self._read_back(plan)
         failed = [lid for lid in self.light_ids if not self._succeeded(lid)]
         if not failed:
-            return self.outcome("ok", f"{len(self.light_ids)} light(s) reached the desired state", str(target))
-        names = ", ".join(f"{self._name(lid)} ({self.statuses.get(lid) or 'wrong state'})" for lid in failed)
+            return self.outcome("ok", self._summary(), str(target))
+        names = ", ".join(self._name(lid) for lid in failed)
         return self.outcome(
             "transient",
             f"{len(failed)} of {len(self.light_ids)} light(s) still wrong when the budget ran out: {names}",
             str(target),
         )
 
-    def _needs_resend(self, light_id: str) -> bool:
+    def _wait(self, seconds: float) -> None:
+        """Sleep, but leave half of what is left of the budget for the work after it."""
+        seconds = min(seconds, self.deadline.remaining() / 2)
+        if seconds > 0:
+            self.runner._sleep(seconds)
+
+    def _summary(self) -> str:
+        by_status: dict[str, list[str]] = {}
+        for light_id in self.light_ids:
+            by_status.setdefault(str(self.statuses.get(light_id)), []).append(self._name(light_id))
+        parts = [f"{len(by_status.get('ok', []))} light(s) reached the desired state"]
+        if skipped := by_status.get("skipped"):
+            parts.append(f"skipped, no colour: {', '.join(skipped)}")
+        if unreachable := by_status.get("unreachable"):
+            parts.append(f"unreachable, sent but not confirmed: {', '.join(unreachable)}")
+        if group_error := self.details.get("group"):
+            parts.append(f"group action: {group_error}")
+        return "; ".join(parts)
+
+    def _needs_resend(self, light_id: str, round_number: int) -> bool:
         status = self.statuses.get(light_id)
-        # Unreachable bulbs are re-sent too: `reachable` only reflects the bridge's last poll.
-        return status is None or (status == "unreachable" and not self.action.succeeded(status))
+        # An unreachable bulb gets one re-send: `reachable` is only the bridge's last poll, and a command
+        # to such a bulb is still delivered when it happens to be back.
+        return status is None or (status == "unreachable" and round_number == 0)
 
     def _succeeded(self, light_id: str) -> bool:
         status = self.statuses.get(light_id)
-        return status is not None and self.action.succeeded(status)
+        return status is not None and Action.succeeded(status)
 
     def _send_to_light(self, light_id: str) -> None:
         supports_effects = "effect" in self.runner.inventory.lights.get(light_id, {}).get("state", {"effect": None})

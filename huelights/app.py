@@ -49,5 +49,5 @@ def create_function(action_name: str, env: Mapping[str, str] | None = None) -> H
     """The request handler of one function; exits the process at once on a configuration mistake."""
     settings = load_or_exit(os.environ if env is None else env)
     _configure_logging()
-    runner = Runner(HueBridge(settings), Inventory())
+    runner = Runner(HueBridge(settings), Inventory(), verify_delay=settings.verify_delay_seconds)
     return FunctionService(ACTIONS[action_name], settings, runner).handle

@@ -229,6 +229,12 @@ class HueBridge:
             raise BridgeUnreachable(f"{method} {resource}: no answer within {timeout[1]:.1f}s") from None
         except requests.ConnectionError as error:
             raise BridgeUnreachable(f"{method} {resource}: cannot reach the bridge ({_reason(error)})") from None
+        except (requests.exceptions.InvalidURL, requests.exceptions.InvalidSchema) as error:
+            raise PermanentBridgeError(f"HUE_BRIDGE does not make a valid URL ({type(error).__name__})") from None
+        except requests.RequestException as error:
+            # E.g. ChunkedEncodingError: the connection broke in the middle of the answer, as an overloaded
+            # bridge's does. Worth another attempt like any other reset.
+            raise BridgeUnreachable(f"{method} {resource}: the answer broke off ({type(error).__name__})") from None
         return self._parse(method, resource, response)
 
     def _parse(self, method: str, resource: str, response: requests.Response) -> Any:
@@ -299,7 +305,7 @@ def _attribute_result(item: Any) -> AttributeResult:
         return AttributeResult(
             address=str(error.get("address", "")),
             ok=False,
-            error_type=int(error.get("type", 0)),
+            error_type=error["type"] if isinstance(error.get("type"), int) else 0,
             description=str(error.get("description", "")),
         )
     raise BridgeBusy(f"unexpected item in the bridge's answer: {str(item)[:80]}")

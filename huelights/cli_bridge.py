@@ -222,9 +222,7 @@ def _transport_note(settings: Settings) -> str:
 def dry_run_status(action: Action, state: Mapping[str, Any]) -> str:
     """What sending `action` would do to a light in `state`, by the functions' own rules (judge)."""
     if state.get("reachable", True) is False:
-        if action.succeeded("unreachable"):
-            return "unreachable: no power, counts as off"
-        return "unreachable: sent anyway, then read back"
+        return "unreachable: sent anyway and once more, then reported as a warning"
     if action.colour_only and "effect" not in state:
         return f"no colour: gets {json.dumps(action.command_for(False))}, counts as skipped"
     return "already so" if action.judge(state) is not None else "would change"
@@ -236,7 +234,7 @@ def check(bridge: HueBridge, settings: Settings) -> int:
     print("  ok    settings are valid")
     print(f"  note  {_transport_note(settings)}")
     if settings.trigger_token is None:
-        print("  note  TRIGGER_TOKEN is not set: calls through the Gateway will be refused (401)")
+        print("  note  TRIGGER_TOKEN is not set: calls through the Gateway will be refused (403)")
     info = bridge.public_config(deadline)
     bridge_id = str(info.get("bridgeid", "")).lower()
     if settings.bridge_id and settings.bridge_id != bridge_id:

@@ -7,6 +7,8 @@ so a misconfigured pod crash-loops with the reason in `kubectl logs` instead of 
 
 from __future__ import annotations
 
+import ipaddress
+import re
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -17,6 +19,9 @@ from urllib.parse import urlsplit
 from huelights.errors import ConfigError
 
 TargetKind = Literal["all", "group", "lights"]
+HOST_LABEL = re.compile(r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
+# Bridges issue keys of letters, digits and '-'; the rest of the URL-safe set is allowed for other bridges.
+APP_KEY_PATTERN = re.compile(r"[A-Za-z0-9._~-]+")
 
 
 @dataclass(frozen=True)
@@ -51,6 +56,11 @@ class Settings:
     light_interval: float = 0.1
     group_interval: float = 1.0
     max_body_bytes: int = 65536
+    external_cooldown_seconds: float = 10.0
+    """After an external (gateway) call, further external calls get 429 for this long."""
+    verify_delay_seconds: float = 1.0
+    """Pause between a command and reading the lights back: a bulb that just got power applies its
+    power-on setting a moment after the command, and the bridge only learns of it then."""
 
 
 def parse_target(raw: str) -> Target:
@@ -83,6 +93,8 @@ def parse_bridge_url(raw: str) -> str:
         raise ConfigError("HUE_BRIDGE", f"scheme {parts.scheme!r} is not http or https")
     if not parts.hostname:
         raise ConfigError("HUE_BRIDGE", f"{raw!r} has no host")
+    if not _valid_host(parts.hostname):
+        raise ConfigError("HUE_BRIDGE", f"{parts.hostname!r} is not an IP address or a host name")
     try:
         parts.port  # noqa: B018 - urllib validates the port lazily, on access
     except ValueError:
@@ -112,13 +124,21 @@ def _required(env: Mapping[str, str], name: str) -> str:
     return value
 
 
+def _valid_host(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+        return True
+    except ValueError:
+        return len(host) <= 253 and all(HOST_LABEL.fullmatch(label) for label in host.rstrip(".").split("."))
+
+
 def parse_app_key(raw: str) -> str:
     key = raw.strip()
     if not key:
         raise ConfigError("HUE_APP_KEY", "is not set")
-    if any(ch.isspace() or ch == "/" for ch in key):
-        # It is a URL path segment: a slash or a space would silently address another resource.
-        raise ConfigError("HUE_APP_KEY", "contains whitespace or '/'; copy the key exactly as the bridge gave it")
+    if not APP_KEY_PATTERN.fullmatch(key):
+        # It is a URL path segment: '/', '?', '#' or a space would silently address another resource.
+        raise ConfigError("HUE_APP_KEY", "has characters a bridge key never has; copy it exactly as the bridge gave it")
     return key
 
 
@@ -152,6 +172,14 @@ def load_settings(env: Mapping[str, str], *, require_app_key: bool = True) -> Se
     budget = _number(env, "HUE_BUDGET_SECONDS", 25.0, 1.0, 600.0)
     connect_timeout = _number(env, "HUE_CONNECT_TIMEOUT", 3.0, 0.1, 60.0)
     read_timeout = _number(env, "HUE_READ_TIMEOUT", 5.0, 0.1, 120.0)
+    # functions-framework's own per-request timeout (set in the image) must not cut an invocation short:
+    # that would answer with its HTML crash page and no log line, instead of an honest 503.
+    request_timeout = _number(env, "CLOUD_RUN_TIMEOUT_SECONDS", 0, 0, 3600)
+    if request_timeout and budget + connect_timeout >= request_timeout:
+        raise ConfigError(
+            "HUE_BUDGET_SECONDS",
+            f"{budget:g} s plus HUE_CONNECT_TIMEOUT must stay below CLOUD_RUN_TIMEOUT_SECONDS ({request_timeout:g} s)",
+        )
     attempts = _number(env, "HUE_MAX_ATTEMPTS", 5, 1, 20)
     if attempts != int(attempts):
         raise ConfigError("HUE_MAX_ATTEMPTS", "must be a whole number")
@@ -169,6 +197,8 @@ def load_settings(env: Mapping[str, str], *, require_app_key: bool = True) -> Se
         light_interval=_number(env, "HUE_LIGHT_INTERVAL", 0.1, 0.0, 10.0),
         group_interval=_number(env, "HUE_GROUP_INTERVAL", 1.0, 0.0, 60.0),
         max_body_bytes=int(_number(env, "MAX_BODY_BYTES", 65536, 1024, 10 * 1024 * 1024)),
+        external_cooldown_seconds=_number(env, "EXTERNAL_COOLDOWN_SECONDS", 10.0, 0.0, 3600.0),
+        verify_delay_seconds=_number(env, "HUE_VERIFY_DELAY", 1.0, 0.0, 10.0),
     )
 
 

@@ -11,8 +11,10 @@ from __future__ import annotations
 import hmac
 import json
 import logging
+import math
 import threading
 import time
+import traceback
 from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -34,6 +36,7 @@ OUTCOME_EVENT_TYPE = "dev.gohome.lights.outcome"
 HEALTH_PATHS = frozenset({"/health/liveness", "/health/readiness"})
 REQUIRED_BINARY_HEADERS = ("ce-specversion", "ce-id", "ce-source", "ce-type")
 STRUCTURED_CONTENT_TYPE = "application/cloudevents+json"
+BATCH_CONTENT_TYPE = "application/cloudevents-batch+json"
 BUSY_RETRY_AFTER_SECONDS = 5
 TRANSIENT_RETRY_AFTER_SECONDS = 30
 # A tick Knative re-delivers (same ce-id) after a slow cold start must not run twice.
@@ -41,6 +44,7 @@ RECENT_EVENTS_KEPT = 128
 RECENT_EVENTS_TTL_SECONDS = 900.0
 
 invocation_log = logging.getLogger("huelights.invocation")
+library_log = logging.getLogger("huelights.trigger")
 
 
 @dataclass(frozen=True)
@@ -70,6 +74,7 @@ class FunctionService:
         self.runner = runner
         # One action at a time per process: overlapping callers would interleave commands to the bridge.
         self._busy = threading.Lock()
+        self._last_external_end = -math.inf
         self._recent: OrderedDict[tuple[str, str], tuple[float, Outcome]] = OrderedDict()
 
     def handle(self, request: flask.Request) -> flask.Response:
@@ -83,17 +88,17 @@ class FunctionService:
         except InvalidRequest as rejection:
             self._log({"trigger": "rejected", "status": rejection.status, "message": str(rejection)}, started)
             return _text(rejection.status, str(rejection), rejection.headers)
-        outcome, duplicate = self._run(invocation)
-        self._log(
-            {
-                **invocation.log_fields(),
-                **outcome.as_dict(),
-                "status": outcome.http_status,
-                "duplicate": duplicate,
-            },
-            started,
-        )
-        return self._respond(invocation, outcome)
+        try:
+            outcome, duplicate = self._run(invocation)
+        except Exception as error:
+            # A bug must still end in one log line and an answer in the caller's format, never in
+            # functions-framework's HTML crash page (which a Trigger would count as a failed delivery).
+            message = self.runner.bridge.redact(f"internal error: {type(error).__name__}: {error}")
+            library_log.error("%s", self.runner.bridge.redact(traceback.format_exc()))
+            outcome, duplicate = Outcome(self.action.name, str(self.settings.target), "permanent", message), False
+        status, headers = self._status(invocation, outcome)
+        self._log({**invocation.log_fields(), **outcome.as_dict(), "status": status, "duplicate": duplicate}, started)
+        return self._respond(invocation, outcome, status, headers)
 
     def _admit(self, request: flask.Request) -> Invocation:
         """Check path, method, size, token and body; return what kind of invocation this is."""
@@ -111,7 +116,10 @@ class FunctionService:
             if missing:
                 raise InvalidRequest(f"binary CloudEvent is missing header(s): {', '.join(missing)}")
             return Invocation("cloudevent-binary", external, _parse_event(headers, body))
-        if headers.get("content-type", "").split(";")[0].strip().lower() == STRUCTURED_CONTENT_TYPE:
+        content_type = headers.get("content-type", "").split(";")[0].strip().lower()
+        if content_type == BATCH_CONTENT_TYPE:
+            raise InvalidRequest("batched CloudEvents are not supported; send one event per request")
+        if content_type == STRUCTURED_CONTENT_TYPE:
             try:
                 json.loads(body)
             except ValueError:
@@ -139,7 +147,11 @@ class FunctionService:
         # still ends within Knative's timeout.
         deadline = Deadline(self.settings.budget_seconds)
         if invocation.external:
-            # A burst from outside gets a quick 429 instead of queueing work for the bridge.
+            # A burst from outside gets a quick 429 instead of queueing work for the bridge: while an action
+            # runs, and for a cool-down after each external one (Knative's containerConcurrency 1 queues a
+            # burst in front of the function, so the lock alone would only see one request at a time).
+            if self._cooldown_left() > 0:
+                return self._busy_outcome(), False
             acquired = self._busy.acquire(blocking=False)
         else:
             acquired = self._busy.acquire(timeout=deadline.remaining())
@@ -152,12 +164,17 @@ class FunctionService:
             outcome = self.runner.run(self.action, self.settings.target, deadline.remaining())
             if key is not None and outcome.result == "ok":
                 self._remember(key, outcome)
+            if invocation.external:
+                self._last_external_end = time.monotonic()
             return outcome, False
         finally:
             self._busy.release()
 
+    def _cooldown_left(self) -> float:
+        return self._last_external_end + self.settings.external_cooldown_seconds - time.monotonic()
+
     def _busy_outcome(self) -> Outcome:
-        message = f"another {self.action.name} invocation is running; try again later"
+        message = f"{self.action.name} is running or has just run; try again later"
         return Outcome(self.action.name, str(self.settings.target), "busy", message)
 
     def _earlier_success(self, key: tuple[str, str]) -> Outcome | None:
@@ -172,14 +189,19 @@ class FunctionService:
         while len(self._recent) > RECENT_EVENTS_KEPT:
             self._recent.popitem(last=False)
 
-    def _respond(self, invocation: Invocation, outcome: Outcome) -> flask.Response:
-        status = outcome.http_status
-        headers: dict[str, str] = {}
+    def _status(self, invocation: Invocation, outcome: Outcome) -> tuple[int, dict[str, str]]:
+        """The HTTP status and extra headers for an outcome: busy is 429 for callers from outside."""
         if outcome.result == "busy":
-            status = 429 if invocation.external else 503
-            headers["Retry-After"] = str(BUSY_RETRY_AFTER_SECONDS)
-        elif status == 503:
-            headers["Retry-After"] = str(TRANSIENT_RETRY_AFTER_SECONDS)
+            cooldown = self._cooldown_left() if invocation.external else 0.0
+            retry_after = math.ceil(cooldown) if cooldown > 0 else BUSY_RETRY_AFTER_SECONDS
+            return (429 if invocation.external else 503), {"Retry-After": str(retry_after)}
+        if outcome.http_status == 503:
+            return 503, {"Retry-After": str(TRANSIENT_RETRY_AFTER_SECONDS)}
+        return outcome.http_status, {}
+
+    def _respond(
+        self, invocation: Invocation, outcome: Outcome, status: int, headers: dict[str, str]
+    ) -> flask.Response:
         if invocation.event is None:
             return flask.Response(json.dumps(outcome.as_dict()), status, headers, mimetype="application/json")
         reply = CloudEvent(

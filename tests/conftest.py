@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 import copy
+import os
 from typing import Any
 
 import pytest
 
 from huelights.config import Settings, Target, load_settings
+
+# A developer who follows the setup guide has HUE_BRIDGE, HUE_APP_KEY, TRIGGER_TOKEN ... exported. No test
+# may see them: the processes the tests start would inherit them and drive the real bridge.
+for _name in list(os.environ):
+    if _name.startswith("HUE_") or _name in {"TRIGGER_TOKEN", "MAX_BODY_BYTES", "EXTERNAL_COOLDOWN_SECONDS",
+                                             "CLOUD_RUN_TIMEOUT_SECONDS", "DEVSTACK_PORT_OFFSET"}:  # fmt: skip
+        del os.environ[_name]
 
 BRIDGE = "http://127.0.0.1:9"  # loopback, and nothing listens on the discard port: `responses` answers instead
 APP_KEY = "test-app-key-0123456789abcdef"

@@ -187,19 +187,51 @@ def test_lights_still_wrong_when_the_budget_runs_out_are_reported_as_503(clock: 
     assert "Window" in outcome.message
     assert {light.id: light.status for light in outcome.lights}["2"] == "error"
     assert sum(clock.sleeps) <= 5.0
+    assert len([p for p in puts() if p[0] == "lights/2/state"]) >= 2, "re-sent while the budget lasted"
+
+
+@pytest.mark.parametrize("action", [LIGHTS_OFF, LIGHTS_ON])
+@responses.activate
+def test_an_unreachable_light_is_re_sent_once_then_reported_as_a_warning(clock: FakeClock, action: Action) -> None:
+    wanted = action.command["on"]
+    responses.put(f"{API}/groups/0/action", json=success(("/groups/0/action/on", wanted)))
+    responses.put(f"{API}/lights/2/state", json=success(("/lights/2/state/on", wanted)))
+    responses.get(
+        f"{API}/lights", json=lights_with(**{k: {"on": wanted} for k in "134"}, **{"2": {"reachable": False}})
+    )
+
+    outcome = run(clock, action)
+
+    assert (outcome.result, outcome.http_status) == ("ok", 200)
+    assert {light.id: light.status for light in outcome.lights}["2"] == "unreachable"
+    assert "unreachable, sent but not confirmed: Window" in outcome.message
+    assert puts() == [("groups/0/action", {"on": wanted}), ("lights/2/state", {"on": wanted})], "exactly one re-send"
 
 
 @responses.activate
-def test_an_unreachable_light_is_dark_for_lights_off_but_a_failure_for_lights_on(clock: FakeClock) -> None:
-    responses.put(f"{API}/groups/0/action", json=success(("/groups/0/action/on", False)))
-    responses.put(f"{API}/lights/2/state", json=success(("/lights/2/state/on", True)))
-    responses.get(f"{API}/lights", json=lights_with(**{"2": {"reachable": False, "on": True}}))
-    assert run(clock, LIGHTS_OFF).result == "ok"
+def test_the_lights_are_read_back_only_after_the_verify_delay(clock: FakeClock) -> None:
+    responses.put(f"{API}/groups/0/action", json=success(("/groups/0/action/on", True)))
+    responses.get(f"{API}/lights", json=all_lights(on=True))
+    runner, _ = make_runner(clock)
+    runner.verify_delay = 1.5
 
-    responses.get(f"{API}/lights", json=lights_with(**{k: {"on": True} for k in "134"}, **{"2": {"reachable": False}}))
-    outcome = run(clock, LIGHTS_ON, budget=3.0)
-    assert outcome.result == "transient"
-    assert {light.id: light.status for light in outcome.lights}["2"] == "unreachable"
+    outcome = runner.run(LIGHTS_ON, make_settings().target, 25)
+
+    assert outcome.result == "ok"
+    assert clock.sleeps[-1] == 1.5, "a bulb applies its power-on setting a moment after the command"
+
+
+@responses.activate
+def test_waits_never_eat_the_whole_budget(clock: FakeClock) -> None:
+    responses.put(f"{API}/groups/0/action", json=success(("/groups/0/action/on", True)))
+    responses.get(f"{API}/lights", json=all_lights(on=True))
+    runner, _ = make_runner(clock)
+    runner.verify_delay = 10.0
+
+    outcome = runner.run(LIGHTS_ON, make_settings().target, 4.0)
+
+    assert outcome.result == "ok"
+    assert sum(clock.sleeps) <= 2.0 + 1e-9
 
 
 @pytest.mark.parametrize("action", [LIGHTS_OFF, LIGHTS_ON, COLORLOOP])

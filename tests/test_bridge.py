@@ -82,10 +82,11 @@ def _transient(kind: str) -> dict[str, object]:
         "html-at-200": {"body": "<html>busy</html>", "content_type": "text/html"},
         "reset": {"body": requests.ConnectionError("Connection reset by peer")},
         "timeout": {"body": requests.ReadTimeout("read timed out")},
+        "broken-off": {"body": requests.exceptions.ChunkedEncodingError("connection broken: IncompleteRead")},
     }[kind]
 
 
-@pytest.mark.parametrize("kind", ["901", "429", "503", "500", "html-at-200", "reset", "timeout"])
+@pytest.mark.parametrize("kind", ["901", "429", "503", "500", "html-at-200", "reset", "timeout", "broken-off"])
 @responses.activate
 def test_transient_failures_are_retried_with_backoff_then_succeed(clock: FakeClock, kind: str) -> None:
     responses.put(LIGHT_STATE, **_transient(kind))  # type: ignore[arg-type]
@@ -179,6 +180,13 @@ def test_light_commands_are_paced_and_group_commands_more_so(clock: FakeClock) -
 def test_get_returns_the_parsed_resources(clock: FakeClock) -> None:
     responses.get(f"{API}/lights", json=LIGHTS)
     assert make_bridge(clock).get("lights", Deadline(5, clock))["4"]["name"] == "Hall"
+
+
+@responses.activate
+def test_a_malformed_error_item_is_read_without_crashing(clock: FakeClock) -> None:
+    responses.put(LIGHT_STATE, json=[{"error": {"type": "six", "address": "/lights/1/state/effect"}}])
+    [result] = make_bridge(clock).put("lights/1/state", {"effect": "colorloop"}, Deadline(5, clock))
+    assert (result.ok, result.error_type) == (False, 0)
 
 
 @responses.activate

@@ -11,6 +11,7 @@ import time
 import pytest
 import requests
 
+from devstack import hue_model
 from devstack.bridge_sim import SimulatedBridge
 from tests import devstack_fixtures as fx
 from tests.devstack_fixtures import PYTHON, RunningBridge, free_port, start_process, stop_process_group, wait_for_http
@@ -280,11 +281,14 @@ def test_power_cycle_comes_back_on_without_the_effect(sim: RunningBridge) -> Non
     assert (state["on"], state["effect"], state["bri"], state["colormode"]) == (True, "none", 254, "ct")
 
 
-def test_power_cycle_with_delayed_revert_undoes_the_next_command(sim: RunningBridge) -> None:
+def test_power_cycle_with_delayed_revert_undoes_the_next_command_a_moment_later(sim: RunningBridge) -> None:
     sim.bridge.power_cycle(3, delayed_revert=True)
     assert error_types(put(f"{sim.api}/lights/3/state", {"on": True, "effect": "colorloop"})) == []
-    assert sim.bridge.light(3)["effect"] == "none"  # a read-back catches it
+    assert sim.bridge.light(3)["effect"] == "colorloop", "a read-back straight after the command misses it"
+    time.sleep(hue_model.POWER_ON_DELAY_SECONDS + 0.1)
+    assert sim.bridge.light(3)["effect"] == "none", "a read-back after the bulb booted catches it"
     put(f"{sim.api}/lights/3/state", {"on": True, "effect": "colorloop"})
+    time.sleep(hue_model.POWER_ON_DELAY_SECONDS + 0.1)
     assert sim.bridge.light(3)["effect"] == "colorloop"
 
 

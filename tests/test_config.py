@@ -28,7 +28,10 @@ def test_bridge_address_forms(raw: str, url: str) -> None:
     assert parse_bridge_url(raw) == url
 
 
-@pytest.mark.parametrize("raw", ["ftp://hue", "http://", "hue:notaport", "http://hue/api/key", "http://user@hue"])
+@pytest.mark.parametrize(
+    "raw",
+    ["ftp://hue", "http://", "hue:notaport", "http://hue/api/key", "http://user@hue", "a b", "a_b", "a..b", "-hue"],
+)
 def test_bad_bridge_addresses_name_the_variable(raw: str) -> None:
     with pytest.raises(ConfigError, match=r"^HUE_BRIDGE: "):
         parse_bridge_url(raw)
@@ -67,6 +70,8 @@ def test_defaults() -> None:
     [
         ("HUE_APP_KEY", ""),
         ("HUE_APP_KEY", "has a space"),
+        ("HUE_APP_KEY", "key?x=1"),
+        ("HUE_APP_KEY", "key#frag"),
         ("HUE_BUDGET_SECONDS", "soon"),
         ("HUE_BUDGET_SECONDS", "0"),
         ("HUE_READ_TIMEOUT", "-1"),
@@ -80,6 +85,12 @@ def test_defaults() -> None:
 def test_each_bad_value_names_its_variable(name: str, value: str) -> None:
     with pytest.raises(ConfigError, match=f"^{name}: "):
         load_settings({**BASE, "HUE_BRIDGE": "https://192.168.1.2", name: value})
+
+
+def test_the_budget_must_fit_inside_the_frameworks_request_timeout() -> None:
+    assert load_settings({**BASE, "CLOUD_RUN_TIMEOUT_SECONDS": "30"}).budget_seconds == 25
+    with pytest.raises(ConfigError, match=r"^HUE_BUDGET_SECONDS: .*CLOUD_RUN_TIMEOUT_SECONDS \(30 s\)"):
+        load_settings({**BASE, "CLOUD_RUN_TIMEOUT_SECONDS": "30", "HUE_BUDGET_SECONDS": "28"})
 
 
 def test_secrets_are_not_in_the_settings_repr() -> None:

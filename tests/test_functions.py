@@ -279,3 +279,55 @@ def test_one_json_log_line_per_invocation_without_secrets(
     assert set(record["lights"]["4"]) == {"name", "status", "detail"}
     assert isinstance(record["duration_ms"], int)
     assert APP_KEY not in out + err and TOKEN not in out + err
+
+
+@responses.activate
+def test_external_calls_within_the_cooldown_get_429_without_touching_the_bridge(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    mock_bridge("colorloop")
+    app = client("colorloop", monkeypatch, EXTERNAL_COOLDOWN_SECONDS="60")
+    headers = {"X-Gohome-External": "colorloop.lab", "Authorization": f"Bearer {TOKEN}"}
+
+    first = app.post("/", headers=headers)
+    second = app.post("/", headers=headers)
+    scheduled = app.post("/", headers=ping_headers("colorloop"), data=b"{}")
+
+    assert (first.status_code, second.status_code) == (200, 429)
+    assert 55 <= int(second.headers["Retry-After"]) <= 60
+    assert scheduled.status_code == 200, "the cooldown only applies to callers from outside"
+    assert len(bridge_puts()) == 2
+
+
+@responses.activate
+def test_batched_cloudevents_are_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    response = client("colorloop", monkeypatch).post(
+        "/", headers={"Content-Type": "application/cloudevents-batch+json"}, data=b"[]"
+    )
+    assert response.status_code == 400
+    assert "batched CloudEvents are not supported" in response.get_data(as_text=True)
+    assert len(responses.calls) == 0
+
+
+@pytest.mark.parametrize("as_cloudevent", [True, False], ids=["cloudevent", "plain"])
+@responses.activate
+def test_an_unexpected_error_still_answers_in_the_callers_format_and_logs_one_line(
+    as_cloudevent: bool, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    responses.put(f"{API}/groups/0/action", body=RuntimeError(f"bug near /api/{APP_KEY}/groups"))
+    app = client("lights_on", monkeypatch)
+    capsys.readouterr()
+    headers = ping_headers("lights-on") if as_cloudevent else {"Content-Type": "application/json"}
+
+    response = app.post("/", headers=headers, data=b"{}")
+
+    assert response.status_code == 500
+    if as_cloudevent:
+        reply = from_http(dict(response.headers), response.data)
+        assert reply["type"] == "dev.gohome.lights.outcome" and reply.data["result"] == "permanent"
+    else:
+        assert response.get_json()["message"].startswith("internal error: RuntimeError")
+    out, err = capsys.readouterr()
+    assert len([line for line in out.splitlines() if line.startswith("{")]) == 1
+    assert "Traceback" in err, "the traceback goes to stderr for the operator"
+    assert APP_KEY not in out + err + response.get_data(as_text=True)

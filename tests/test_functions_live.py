@@ -4,6 +4,7 @@ the simulated bridge over real HTTP on 127.0.0.1."""
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -80,3 +81,14 @@ def test_health_probes_never_reach_the_bridge(function: str, sim: RunningBridge)
     for path in ("/health/liveness", "/health/readiness"):
         assert requests.get(function + path, timeout=5).status_code == 200
     assert sim.bridge.counts()["requests"] == 0
+
+
+def test_without_the_verify_delay_a_late_power_on_revert_goes_unseen(sim: RunningBridge, tmp_path: Path) -> None:  # noqa: F811
+    """Why the read-back waits: the same morning as above, but reading straight after the command."""
+    env = {"HUE_BRIDGE": sim.url, "HUE_APP_KEY": APP_KEY, "HUE_TARGET": "group:Living room", "HUE_VERIFY_DELAY": "0"}
+    with running_function("colorloop", env, tmp_path) as function:
+        sim.bridge.power_cycle("2", delayed_revert=True)
+        response = requests.post(function.url, headers=ping("colorloop"), data=b"{}", timeout=30)
+        time.sleep(1.0)
+    assert response.status_code == 200, "the function believed it had worked"
+    assert sim.bridge.light("2").get("effect") == "none", "but bulb 2 fell back to its power-on state"
