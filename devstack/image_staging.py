@@ -161,6 +161,15 @@ def compile_app(venv: Path, app_dir: Path) -> None:
     subprocess.run([str(venv / "bin" / "python"), *args], check=True, timeout=120)  # noqa: S603
 
 
+SERVER_SETTINGS = ("WORKERS", "THREADS", "CLOUD_RUN_TIMEOUT_SECONDS", "THREADED_TIMEOUT_ENABLED")
+
+
+def server_env() -> dict[str, str]:
+    """The image's gunicorn settings (workers, threads, request timeout), so that a function started
+    outside the image (tests, `make run`) is served exactly as in the cluster."""
+    return {name: CONTAINER.env[name] for name in SERVER_SETTINGS if name in CONTAINER.env}
+
+
 def image_command() -> list[str]:
     """The CMD, as the image runs it (shell form)."""
     return ["/bin/sh", "-c", CONTAINER.cmd]

@@ -117,3 +117,21 @@ def group_memory_kib(pgid: int) -> dict[str, int]:
         totals["pss"] += next((int(line.split()[1]) for line in rollup.splitlines() if line.startswith("Pss:")), 0)
         totals["processes"] += 1
     return totals
+
+
+def group_cpu_seconds(pgid: int) -> float:
+    """User + system CPU time of every live process in the group, from /proc/<pid>/stat (Linux)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if os.getpgid(int(entry.name)) != pgid:
+                continue
+            stat = (entry / "stat").read_text()
+        except (ProcessLookupError, FileNotFoundError, PermissionError):
+            continue
+        fields = stat.rsplit(")", 1)[1].split()  # after the command name, which may contain spaces
+        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of stat)
+    return total / ticks

@@ -2,8 +2,9 @@
 
 Functions run as separate processes, started exactly like the image's entry point apart from host and
 port: `functions-framework --target <t> --source functions/<t>/main.py --host 127.0.0.1 --port <p>` with
-WORKERS=1 THREADS=2, each in its own process group so that gunicorn's worker goes with it. The bridge
-simulator, gateway, PingSource scheduler and control endpoint are threads of this process.
+the image's gunicorn settings (WORKERS, THREADS, request timeout), each in its own process group so
+that gunicorn's worker goes with it. The bridge simulator, gateway, PingSource scheduler and control
+endpoint are threads of this process.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ from typing import IO, Any
 
 import requests
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+
+from devstack.image_staging import server_env
 
 REPO = Path(__file__).resolve().parents[1]
 HOST = "127.0.0.1"
@@ -140,7 +143,7 @@ def start_function(
     proc = subprocess.Popen(  # noqa: S603 (fixed argument list, no shell)
         args,
         cwd=REPO,
-        env={**env, "WORKERS": "1", "THREADS": "2"},
+        env={**env, **server_env()},
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,

@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from devstack.image_staging import server_env
 from devstack.processes import group_memory_kib
 from tests.devstack_fixtures import free_port, group_alive, start_process, stop_process_group, wait_for_http
 
@@ -35,7 +36,7 @@ def running_function(target: str, env: dict[str, str], log_dir: Path) -> Iterato
     command = [FUNCTIONS_FRAMEWORK, "--target", target, "--source", f"functions/{target}/main.py",
                "--host", "127.0.0.1", "--port", str(port)]  # fmt: skip
     log_path = log_dir / f"{target}-{port}.log"
-    process = start_process(command, log_path, {"WORKERS": "1", "THREADS": "2", **env})
+    process = start_process(command, log_path, {**server_env(), **env})
     try:
         url = f"http://127.0.0.1:{port}"
         wait_for_http(f"{url}/health/readiness", timeout=30, proc=process)
