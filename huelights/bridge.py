@@ -10,15 +10,11 @@ from __future__ import annotations
 
 import logging
 import random
-import ssl
 import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
-
-import requests
-from requests.adapters import HTTPAdapter
+from typing import TYPE_CHECKING, Any
 
 from huelights.config import Settings
 from huelights.errors import (
@@ -31,6 +27,9 @@ from huelights.errors import (
     TransientBridgeError,
     error_for_hue_type,
 )
+
+if TYPE_CHECKING:
+    import requests
 
 Clock = Callable[[], float]
 Sleep = Callable[[float], None]
@@ -91,37 +90,6 @@ class AttributeResult:
         return self.address.rsplit("/", 1)[-1]
 
 
-class BridgeIdTLSAdapter(HTTPAdapter):
-    """Verifies a Hue bridge certificate: issued by the given CA, common name = the bridge id.
-
-    Hue certificates name the bridge id, not the IP, and carry no subjectAltName, so the usual hostname
-    check against the address always fails. Checking against the bridge id instead keeps verification on.
-    """
-
-    def __init__(self, ca_bundle: str, bridge_id: str) -> None:
-        self._context = ssl.create_default_context(cafile=ca_bundle)
-        self._context.hostname_checks_common_name = True
-        self._bridge_id = bridge_id
-        super().__init__()
-
-    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
-        kwargs["ssl_context"] = self._context
-        kwargs["server_hostname"] = self._bridge_id
-        kwargs["assert_hostname"] = self._bridge_id
-        super().init_poolmanager(*args, **kwargs)
-
-
-def make_session(settings: Settings) -> requests.Session:
-    session = requests.Session()
-    session.headers["User-Agent"] = "huelights"
-    if settings.bridge_url.startswith("https://"):
-        # Never verify=False: a CA bundle (and optionally the bridge id) or the system trust store.
-        session.verify = settings.ca_bundle or True
-        if settings.ca_bundle and settings.bridge_id:
-            session.mount("https://", BridgeIdTLSAdapter(settings.ca_bundle, settings.bridge_id))
-    return session
-
-
 class HueBridge:
     """One bridge, shared by all invocations of a process (connection reuse, one pacer per kind)."""
 
@@ -135,7 +103,7 @@ class HueBridge:
         jitter: Callable[[], float] = random.random,
     ) -> None:
         self._settings = settings
-        self._session = session or make_session(settings)
+        self._session = session
         self._clock = clock
         self._sleep = sleep
         self._jitter = jitter
@@ -144,6 +112,16 @@ class HueBridge:
         self._count_lock = threading.Lock()
         self.requests_sent = 0
         self.log = logging.getLogger(f"huelights.bridge.{settings.bridge_url.split('://', 1)[1]}")
+
+    @property
+    def session(self) -> requests.Session:
+        """Created on first use, not at import: functions-framework imports the function before gunicorn
+        forks, and requests (with urllib3) would then start, and sit in memory, in both processes."""
+        if self._session is None:
+            from huelights.session import make_session
+
+            self._session = make_session(self._settings)
+        return self._session
 
     def redact(self, text: str) -> str:
         """Remove the application key from text that may quote a URL (requests' errors do)."""
@@ -206,6 +184,8 @@ class HueBridge:
         raise AssertionError("unreachable: the loop returns or raises")
 
     def _send_once(self, method: str, resource: str, body: dict[str, Any] | None, deadline: Deadline) -> Any:
+        import requests  # loaded by the first call (see `session`); a dictionary lookup after that
+
         remaining = deadline.remaining()
         if remaining <= 0:
             raise BudgetExhausted(f"time budget spent before {method} {resource}")
@@ -219,7 +199,7 @@ class HueBridge:
         with self._count_lock:
             self.requests_sent += 1
         try:
-            response = self._session.request(method, url, json=body, timeout=timeout, allow_redirects=False)
+            response = self.session.request(method, url, json=body, timeout=timeout, allow_redirects=False)
         except requests.exceptions.SSLError as error:
             raise PermanentBridgeError(
                 f"TLS verification of the bridge failed (check HUE_CA_BUNDLE and HUE_BRIDGE_ID): "

@@ -103,3 +103,18 @@ def success(*pairs: tuple[str, Any]) -> list[dict[str, Any]]:
 
 def hue_error(hue_type: int, address: str = "/", description: str = "error") -> dict[str, Any]:
     return {"error": {"type": hue_type, "address": address, "description": description}}
+
+
+@pytest.fixture(autouse=True)
+def _restore_library_logging() -> Any:
+    """create_function sets up the library's log handlers once per process, as it should in a pod; in a
+    test process that would leak retry warnings into later tests that read stderr (the CLI's)."""
+    import logging
+
+    loggers = [logging.getLogger(name) for name in ("huelights", "huelights.invocation")]
+    saved = [(logger, list(logger.handlers), logger.level, logger.propagate) for logger in loggers]
+    yield
+    for logger, handlers, level, propagate in saved:
+        logger.handlers[:] = handlers
+        logger.setLevel(level)
+        logger.propagate = propagate
