@@ -12,7 +12,7 @@ import signal
 import socket
 import subprocess
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import requests
@@ -94,6 +94,18 @@ def wait_for_http(url: str, timeout: float = 15.0, proc: subprocess.Popen[bytes]
     raise TimeoutError(f"{url} did not answer within {timeout} s: {last}")
 
 
+def _group_processes(pgid: int) -> Iterator[Path]:
+    """The /proc folders of the live processes in a process group (Linux)."""
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if os.getpgid(int(entry.name)) == pgid:
+                yield entry
+        except ProcessLookupError:
+            continue
+
+
 def group_memory_kib(pgid: int) -> dict[str, int]:
     """Memory of every process in the group, summed, from /proc (Linux): `rss`, `peak_rss`, `pss`, `processes`.
 
@@ -101,12 +113,8 @@ def group_memory_kib(pgid: int) -> dict[str, int]:
     `peak_rss` is the sum of each process's high-water mark (VmHWM).
     """
     totals = {"rss": 0, "peak_rss": 0, "pss": 0, "processes": 0}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
+    for entry in _group_processes(pgid):
         try:
-            if os.getpgid(int(entry.name)) != pgid:
-                continue
             status = (entry / "status").read_text()
             rollup = (entry / "smaps_rollup").read_text()
         except (ProcessLookupError, FileNotFoundError, PermissionError):
@@ -123,12 +131,8 @@ def group_cpu_seconds(pgid: int) -> float:
     """User + system CPU time of every live process in the group, from /proc/<pid>/stat (Linux)."""
     ticks = os.sysconf("SC_CLK_TCK")
     total = 0
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
+    for entry in _group_processes(pgid):
         try:
-            if os.getpgid(int(entry.name)) != pgid:
-                continue
             stat = (entry / "stat").read_text()
         except (ProcessLookupError, FileNotFoundError, PermissionError):
             continue

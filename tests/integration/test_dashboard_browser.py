@@ -19,30 +19,25 @@ import importlib.util
 import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import time
 import tomllib
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
-import requests
 
-from devstack.stack import DEFAULT_PORTS
 from tests.devstack_fixtures import (
     PYTHON,
     REPO,
     free_port,
-    group_alive,
     start_process,
     stop_process_group,
     wait_for_http,
 )
-from tests.integration.test_day import free_offset
+from tests.integration.local_stack import Stack, run_stack
 
 pytestmark = pytest.mark.integration
 
@@ -96,42 +91,6 @@ def ensure_playwright() -> None:
     subprocess.run([sys.executable, "-m", "pip", "install", "-q", pin], check=True, timeout=300)
 
 
-@dataclass
-class Stack:
-    proc: subprocess.Popen[bytes]
-    log: Path
-    offset: int
-
-    def url(self, name: str) -> str:
-        return f"http://127.0.0.1:{DEFAULT_PORTS[name] + self.offset}"
-
-
-@contextlib.contextmanager
-def run_stack(log: Path, bridge_env: dict[str, str] | None = None) -> Iterator[Stack]:
-    """python -m devstack on a free block of ports; with bridge_env (HUE_BRIDGE, HUE_APP_KEY) as for a real bridge."""
-    offset = free_offset()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("HUE_", "TRIGGER_TOKEN", "DEVSTACK_"))}
-    env.update(bridge_env or {}, TRIGGER_TOKEN=TOKEN)
-    proc = start_process([PYTHON, "-m", "devstack", "--port-offset", str(offset)], log, env=env, inherit_env=False)
-    running = Stack(proc, log, offset)
-    pgids: list[int] = []
-    try:
-        wait_for_http(f"{running.url('control')}/api/state", timeout=120, proc=proc)
-        pgids = [
-            p["pid"] for p in requests.get(f"{running.url('control')}/status", timeout=10).json()["processes"].values()
-        ]
-        yield running
-    finally:
-        if proc.poll() is None:
-            os.kill(proc.pid, signal.SIGINT)  # the stack's own shutdown, as Ctrl-C
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                proc.wait(timeout=20)
-            stop_process_group(proc, signal.SIGKILL, timeout=5)
-        for pgid in pgids:
-            if group_alive(pgid):
-                os.killpg(pgid, signal.SIGKILL)
-
-
 @pytest.fixture(scope="module")
 def browser_installed() -> None:
     """Before any stack starts: install (or skip) first, so a skipped run starts nothing."""
@@ -141,7 +100,7 @@ def browser_installed() -> None:
 
 @pytest.fixture
 def stack(browser_installed: None, tmp_path: Path) -> Iterator[Stack]:
-    with run_stack(tmp_path / "stack.log") as running:
+    with run_stack(tmp_path / "stack.log", TOKEN) as running:
         yield running
 
 
@@ -153,7 +112,8 @@ def real_bridge_stack(browser_installed: None, tmp_path: Path) -> Iterator[Stack
     bridge = start_process(args, tmp_path / "bridge.log")
     try:
         wait_for_http(f"http://127.0.0.1:{port}/api/config", timeout=30, proc=bridge)
-        with run_stack(tmp_path / "stack.log", {"HUE_BRIDGE": f"127.0.0.1:{port}", "HUE_APP_KEY": key}) as running:
+        bridge_env = {"HUE_BRIDGE": f"127.0.0.1:{port}", "HUE_APP_KEY": key}
+        with run_stack(tmp_path / "stack.log", TOKEN, bridge_env=bridge_env) as running:
             yield running
     finally:
         stop_process_group(bridge, timeout=5)

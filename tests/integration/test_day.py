@@ -9,12 +9,10 @@ bridge's lights are checked; at the end SIGINT must leave no process behind.
 from __future__ import annotations
 
 import os
-import random
 import signal
 import socket
 import subprocess
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -26,91 +24,24 @@ import requests
 from devstack.stack import DEFAULT_PORTS
 from tests.devstack_fixtures import (
     PYTHON,
-    REPO,
     group_alive,
     start_process,
     stop_process_group,
-    wait_for_http,
     wait_until,
 )
+from tests.integration.local_stack import TIMEOUT, Stack, free_offset, run_stack
 
 pytestmark = pytest.mark.integration
 
 TOKEN = "day-test-token-0123456789"
 SIM_KEY = "devstack-simulated-bridge-key"
-TIMEOUT = 30
-
-
-def _ports_free(offset: int) -> bool:
-    for port in DEFAULT_PORTS.values():
-        with socket.socket() as sock:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            try:
-                sock.bind(("127.0.0.1", port + offset))
-            except OSError:
-                return False
-    return True
-
-
-def free_offset() -> int:
-    for _ in range(50):
-        offset = random.randrange(20000, 50000, 100)
-        if _ports_free(offset):
-            return offset
-    raise RuntimeError("no free block of ports for the stack")
-
-
-@dataclass
-class Stack:
-    proc: subprocess.Popen[bytes]
-    log: Path
-    offset: int
-
-    def url(self, name: str) -> str:
-        return f"http://127.0.0.1:{DEFAULT_PORTS[name] + self.offset}"
-
-    def status(self) -> dict[str, Any]:
-        answer: dict[str, Any] = requests.get(f"{self.url('control')}/status", timeout=TIMEOUT).json()
-        return answer
-
-    def lights(self) -> dict[str, dict[str, Any]]:
-        state = requests.get(f"{self.url('bridge')}/_sim/state", timeout=TIMEOUT).json()
-        return {lid: light["state"] for lid, light in state["lights"].items()}
-
-    def sim(self, path: str, body: dict[str, Any]) -> None:
-        assert requests.post(f"{self.url('bridge')}/_sim/{path}", json=body, timeout=TIMEOUT).status_code == 200
-
-    def fire(self, source: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [PYTHON, "-m", "devstack.fire", source, "--control", self.url("control")],
-            cwd=REPO,
-            capture_output=True,
-            text=True,
-            timeout=90,
-            check=False,
-        )
 
 
 @pytest.fixture
 def stack(tmp_path: Path) -> Iterator[Stack]:
-    offset = free_offset()
     today = datetime.now(ZoneInfo("America/Toronto")).date().isoformat()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("HUE_", "TRIGGER_TOKEN", "DEVSTACK_"))}
-    env["TRIGGER_TOKEN"] = TOKEN
-    log = tmp_path / "stack.log"
-    args = [PYTHON, "-m", "devstack", "--port-offset", str(offset), "--start", f"{today}T22:29:57"]
-    proc = start_process(args, log, env=env, inherit_env=False)
-    running = Stack(proc, log, offset)
-    pgids: list[int] = []
-    try:
-        wait_for_http(f"{running.url('control')}/status", timeout=120, proc=proc)
-        pgids = [p["pid"] for p in running.status()["processes"].values()]
+    with run_stack(tmp_path / "stack.log", TOKEN, args=["--start", f"{today}T22:29:57"]) as running:
         yield running
-    finally:
-        stop_process_group(proc, signal.SIGKILL, timeout=5) if proc.poll() is None else None
-        for pgid in pgids:  # never leave a function behind, whatever happened above
-            if group_alive(pgid):
-                os.killpg(pgid, signal.SIGKILL)
 
 
 def test_a_day_of_the_local_stack(stack: Stack) -> None:

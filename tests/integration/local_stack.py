@@ -1,0 +1,102 @@
+"""The whole local stack (`python -m devstack`) as a process on a free block of ports, for integration tests."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import random
+import signal
+import socket
+import subprocess
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from devstack.stack import DEFAULT_PORTS
+from tests.devstack_fixtures import PYTHON, REPO, group_alive, start_process, stop_process_group, wait_for_http
+
+TIMEOUT = 30
+
+
+def _ports_free(offset: int) -> bool:
+    for port in DEFAULT_PORTS.values():
+        with socket.socket() as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                sock.bind(("127.0.0.1", port + offset))
+            except OSError:
+                return False
+    return True
+
+
+def free_offset() -> int:
+    for _ in range(50):
+        offset = random.randrange(20000, 50000, 100)
+        if _ports_free(offset):
+            return offset
+    raise RuntimeError("no free block of ports for the stack")
+
+
+@dataclass
+class Stack:
+    proc: subprocess.Popen[bytes]
+    log: Path
+    offset: int
+
+    def url(self, name: str) -> str:
+        return f"http://127.0.0.1:{DEFAULT_PORTS[name] + self.offset}"
+
+    def status(self) -> dict[str, Any]:
+        answer: dict[str, Any] = requests.get(f"{self.url('control')}/status", timeout=TIMEOUT).json()
+        return answer
+
+    def lights(self) -> dict[str, dict[str, Any]]:
+        state = requests.get(f"{self.url('bridge')}/_sim/state", timeout=TIMEOUT).json()
+        return {lid: light["state"] for lid, light in state["lights"].items()}
+
+    def sim(self, path: str, body: dict[str, Any]) -> None:
+        assert requests.post(f"{self.url('bridge')}/_sim/{path}", json=body, timeout=TIMEOUT).status_code == 200
+
+    def fire(self, source: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [PYTHON, "-m", "devstack.fire", source, "--control", self.url("control")],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=90,
+            check=False,
+        )
+
+
+@contextlib.contextmanager
+def run_stack(
+    log: Path, token: str, *, args: Sequence[str] = (), bridge_env: dict[str, str] | None = None
+) -> Iterator[Stack]:
+    """`python -m devstack` with `args`; with bridge_env (HUE_BRIDGE, HUE_APP_KEY) as for a real bridge.
+
+    The developer's own HUE_* and TRIGGER_TOKEN never reach it. On leaving: Ctrl-C as a user would, then
+    SIGKILL for anything left, including every function's process group.
+    """
+    offset = free_offset()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("HUE_", "TRIGGER_TOKEN", "DEVSTACK_"))}
+    env.update(bridge_env or {}, TRIGGER_TOKEN=token)
+    command = [PYTHON, "-m", "devstack", "--port-offset", str(offset), *args]
+    proc = start_process(command, log, env=env, inherit_env=False)
+    running = Stack(proc, log, offset)
+    pgids: list[int] = []
+    try:
+        wait_for_http(f"{running.url('control')}/status", timeout=120, proc=proc)
+        pgids = [p["pid"] for p in running.status()["processes"].values()]
+        yield running
+    finally:
+        if proc.poll() is None:
+            os.kill(proc.pid, signal.SIGINT)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(timeout=20)
+            stop_process_group(proc, signal.SIGKILL, timeout=5)
+        for pgid in pgids:  # never leave a function behind, whatever happened above
+            if group_alive(pgid):
+                os.killpg(pgid, signal.SIGKILL)
