@@ -35,9 +35,10 @@ from urllib.parse import urlsplit
 import requests
 from werkzeug.wrappers import Request, Response
 
-from devstack.light_colours import light_view, numeric_order
+from devstack.light_colours import light_view
 from devstack.pingsource import PingScheduler, cron_and_zone
 from devstack.sim_admin import handle_admin
+from huelights.actions import id_order
 from huelights.bridge import Deadline, HueBridge
 from huelights.config import Settings
 from huelights.errors import HueLightsError
@@ -233,7 +234,7 @@ class Dashboard:
                 "speed": clock.speed,
             },
             "bridge": bridge,
-            "lights": [light_view(lid, light) for lid, light in sorted(raw_lights.items(), key=numeric_order)],
+            "lights": [light_view(lid, raw_lights[lid]) for lid in sorted(raw_lights, key=id_order)],
             "schedules": self.schedules(now),
             "external": {"host": self.external.host, "path": self.external.path} if self.external else None,
             "invocations": invocations,

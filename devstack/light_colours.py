@@ -196,7 +196,3 @@ def light_view(light_id: str, light: Mapping[str, Any]) -> JsonDict:
         "loop": loop,
         "summary": described if on else "off",
     }
-
-
-def numeric_order(item: tuple[str, Any]) -> tuple[int, str]:
-    return (int(item[0]) if item[0].isdigit() else 1 << 30, item[0])

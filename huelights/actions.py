@@ -279,7 +279,7 @@ class _ActionRun:
         lights = self.bridge.get("lights", self.deadline)
         self.runner.inventory.remember_lights(lights)
         if plan.light_ids is None:
-            self.light_ids = tuple(sorted(self.runner.inventory.lights, key=_numeric_first))
+            self.light_ids = tuple(sorted(self.runner.inventory.lights, key=id_order))
         for light_id in self.light_ids:
             info = self.runner.inventory.lights.get(light_id)
             if info is None:
@@ -307,5 +307,6 @@ def _light_of(address: str) -> str:
     return parts[1] if len(parts) >= 2 and parts[0] == "lights" else "group"
 
 
-def _numeric_first(light_id: str) -> tuple[int, str]:
-    return (int(light_id), "") if light_id.isdigit() else (1 << 30, light_id)
+def id_order(resource_id: str) -> tuple[int, str]:
+    """Sort key for bridge ids: numerically ("2" before "10"), anything non-numeric last."""
+    return (int(resource_id), "") if resource_id.isdigit() else (1 << 30, resource_id)

@@ -16,7 +16,7 @@ import time
 from collections.abc import Mapping
 from typing import Any, TextIO
 
-from huelights.actions import ACTIONS, Action, Inventory, find_resource
+from huelights.actions import ACTIONS, Action, Inventory, find_resource, id_order
 from huelights.bridge import Deadline, HueBridge
 from huelights.config import Settings, parse_target
 from huelights.errors import (
@@ -109,10 +109,6 @@ def poll_for_key(bridge: HueBridge, settings: Settings, device_type: str, wait: 
 # ----- lights and groups ------------------------------------------------------------------------------
 
 
-def _id_order(resource_id: str) -> tuple[int, str]:
-    return (int(resource_id), "") if resource_id.isdigit() else (1 << 30, resource_id)
-
-
 def _resources(payload: Any, what: str) -> dict[str, dict[str, Any]]:
     if not isinstance(payload, dict):
         raise BridgeBusy(f"GET {what}: expected an object, got {type(payload).__name__}")
@@ -135,7 +131,7 @@ def target_value(kind: str, resource_id: str, resources: Mapping[str, Any]) -> s
 
 def light_rows(lights: Mapping[str, dict[str, Any]]) -> list[dict[str, Any]]:
     rows = []
-    for light_id in sorted(lights, key=_id_order):
+    for light_id in sorted(lights, key=id_order):
         info = lights[light_id]
         state = info.get("state")
         state = state if isinstance(state, dict) else {}
@@ -156,9 +152,9 @@ def light_rows(lights: Mapping[str, dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def group_rows(groups: Mapping[str, dict[str, Any]], lights: Mapping[str, Any]) -> list[dict[str, Any]]:
-    every = {"id": "0", "name": "(every light)", "type": "", "lights": sorted(lights, key=_id_order), "target": "all"}
+    every = {"id": "0", "name": "(every light)", "type": "", "lights": sorted(lights, key=id_order), "target": "all"}
     rows = [every]
-    for group_id in sorted(groups, key=_id_order):
+    for group_id in sorted(groups, key=id_order):
         info = groups[group_id]
         members = [str(light_id) for light_id in info.get("lights", [])]
         rows.append(
@@ -244,7 +240,7 @@ def check(bridge: HueBridge, settings: Settings) -> int:
     print(f"  ok    application key accepted; the bridge has {len(lights)} light(s)")
     inventory = Inventory()
     plan = inventory.plan(settings.target, bridge, deadline)
-    light_ids = list(plan.light_ids) if plan.light_ids is not None else sorted(lights, key=_id_order)
+    light_ids = list(plan.light_ids) if plan.light_ids is not None else sorted(lights, key=id_order)
     if not light_ids:
         raise TargetNotFound(f"HUE_TARGET: {settings.target} has no lights; nothing would be switched")
     sent_to = f"group {plan.group_id}" if plan.group_id is not None else "each light"
