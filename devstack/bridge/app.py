@@ -39,7 +39,7 @@ class SimulatedBridge(BridgeState):
         self._admin = admin_router(self)
 
     def serve(self, host: str = "127.0.0.1", port: int = 0, ssl_context: ssl.SSLContext | None = None) -> BridgeServer:
-        return BridgeServer(self, host, port, ssl_context=ssl_context)
+        return BridgeServer(self, self, host, port, ssl_context=ssl_context)
 
     def __call__(self, environ: JsonDict, start_response: Any) -> Any:
         request = Request(environ)

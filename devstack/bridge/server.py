@@ -13,20 +13,21 @@ WsgiApp = Callable[[dict[str, Any], Any], Any]
 
 
 class BridgeServer(ThreadedServer):
-    """A running bridge on host:port. `app` answers the requests (a SimulatedBridge is both the app and the
-    state); the state pauses this server during a "refuse" outage. Started on construction."""
+    """A running bridge on host:port, started on construction. `app` answers the requests (SimulatedBridge.serve
+    passes the bridge itself: it is both state and WSGI app); the state pauses this server during a "refuse"
+    outage and is told when it stops."""
 
     def __init__(
         self,
         bridge: BridgeState,
+        app: WsgiApp,
         host: str = "127.0.0.1",
         port: int = 0,
         ssl_context: ssl.SSLContext | None = None,
-        app: WsgiApp | None = None,
     ) -> None:
         super().__init__(host, port, name="bridge-sim", ssl_context=ssl_context)
         self.bridge = bridge
-        self._app: WsgiApp = app if app is not None else bridge  # type: ignore[assignment]
+        self._app = app
         self.start()
         bridge.attach(self)
 

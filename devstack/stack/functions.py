@@ -78,9 +78,10 @@ def check_ports_free(ports: dict[str, int]) -> None:
 def serve_thread(app: Any, port: int, name: str) -> WsgiServer:
     server = WsgiServer(app, HOST, port, name=name, poll_interval=0.2)
     try:
-        return server.start()
+        server.start()
     except OSError as exc:
         raise StackError(f"port {port} on {HOST} ({name}) is already in use") from exc
+    return server
 
 
 @dataclass

@@ -30,12 +30,12 @@ from devstack.cluster.manifests import (
     service_env_names,
 )
 from devstack.cluster.pingsource import Delivery, DemoClock, PingScheduler, cron_and_zone
+from devstack.processes import REPO
 from devstack.stack.control import ControlApp
 from devstack.stack.dashboard import Dashboard, ExternalTrigger, InvocationLog, RealBridgeView, external_route
 from devstack.stack.functions import (
     HOST,
     READY_TIMEOUT_SECONDS,
-    REPO,
     FunctionProcess,
     StackError,
     check_ports_free,
