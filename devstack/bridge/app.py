@@ -68,6 +68,8 @@ class SimulatedBridge(BridgeState):
         return response
 
     def _clip(self, request: Request, body: bytes) -> Response:
+        # Each CLIP version is a routes module on the state; v1 answers every path (nginx's 404 outside /api).
+        # CLIP v2 goes here as `if request.path.startswith("/clip/v2/"): return routes_v2.route(...)`.
         with self.lock:
             return routes_v1.route(self, request, body)
 
