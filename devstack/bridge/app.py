@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import ssl
 import time
+from pathlib import Path
 from typing import Any
 
 from werkzeug.wrappers import Request, Response
@@ -34,7 +35,7 @@ from devstack.web import html_response
 class SimulatedBridge(BridgeState):
     """One simulated bridge: its state (BridgeState's API) and a WSGI app; serve() it over HTTP."""
 
-    def __init__(self, config: JsonDict | str | Any = None, app_key: str = "testkey") -> None:
+    def __init__(self, config: JsonDict | str | Path | None = None, app_key: str = "testkey") -> None:
         super().__init__(config, app_key)
         self._admin = admin_router(self)
 
