@@ -27,7 +27,7 @@ run: $(INSTALLED)
 
 # Fire one PingSource of the running local stack now: make fire SOURCE=colorloop
 fire: $(INSTALLED)
-	$(BIN)/python -m devstack.fire $(SOURCE)
+	$(BIN)/python -m devstack.stack.fire $(SOURCE)
 
 images:
 	./scripts/build-images.sh

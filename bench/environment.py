@@ -26,7 +26,7 @@ from typing import Any
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
-from devstack import image_staging
+from devstack.cluster import image_staging
 
 FUNCTIONS = ("lights_off", "lights_on", "colorloop")
 BASELINE = "baseline"

@@ -17,10 +17,10 @@ from pathlib import Path
 from typing import Any
 
 from bench.environment import BASELINE, Environment, Program
-from devstack import image_staging, load
-from devstack.bridge_sim import SimulatedBridge
-from devstack.manifests import PingSourceSpec, config_map_data, ping_sources
-from devstack.pingsource import Delivery, deliver
+from devstack.bridge import SimulatedBridge
+from devstack.cluster import image_staging
+from devstack.cluster.manifests import PingSourceSpec, config_map_data, ping_sources
+from devstack.cluster.pingsource import Delivery, deliver
 from devstack.processes import (
     free_port,
     group_alive,
@@ -29,6 +29,7 @@ from devstack.processes import (
     start_process,
     stop_process_group,
 )
+from devstack.stack import load
 from huelights.config import load_settings
 
 REPO = image_staging.ROOT

@@ -1,11 +1,12 @@
 """Dev-only tooling that runs huelights on one machine; never copied into an image.
 
-- `devstack.bridge_sim`   simulated Hue bridge (CLIP v1 subset, faults, admin API); also
-                          hue_model, clip_routes, sim_admin, bridge_server
-- `devstack.manifests`    reads knative/ and gateway/ as kustomize would (resources, namespace)
-- `devstack.pingsource`   local PingSource: Knative's wire format, retries, schedule, demo clock
-- `devstack.gateway`      local HTTPRoute emulation proxying to the local functions
-- `devstack.__main__`     `python -m devstack` (= `make run`): the whole stack on 127.0.0.1 (stack, control)
-- `devstack.fire`         `python -m devstack.fire <source>` (= `make fire SOURCE=...`)
-- `devstack.processes`, `devstack.load`, `devstack.image_staging`: helpers shared by tests and the bench
+- `devstack/bridge/`    the simulated Hue bridge (state, CLIP v1 routes, faults, admin API, server);
+                        `python -m devstack.bridge`
+- `devstack/cluster/`   what stands in for the cluster, read from the manifests: manifests (kustomize),
+                        pingsource (Knative PingSource), gateway (HTTPRoute), image_staging (the Containerfile)
+- `devstack/stack/`     the local stack: runner (`python -m devstack` = `make run`), functions (the function
+                        processes and ports), control API + dashboard + static/, fire (`make fire SOURCE=...`),
+                        load (bursts for tests and the bench)
+- `devstack/web.py`       server thread, JSON answers and the JSON router every server here uses
+- `devstack/processes.py` starting, measuring and stopping process groups (the stack, tests, the bench)
 """

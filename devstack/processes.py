@@ -1,4 +1,4 @@
-"""Start, watch and stop the processes of a function on 127.0.0.1 (tests and the bench).
+"""Start, watch and stop process groups on 127.0.0.1 (the local stack, tests and the bench): the one place.
 
 Every process is started in its own session, so its process group holds functions-framework's gunicorn
 arbiter and worker together and can be signalled, measured and stopped as one. Every wait is bounded.
@@ -12,8 +12,9 @@ import signal
 import socket
 import subprocess
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
+from typing import IO
 
 import requests
 
@@ -29,17 +30,17 @@ def free_port() -> int:
 
 def start_process(
     args: list[str],
-    log_path: Path,
+    log_path: Path | None,
     env: Mapping[str, str] | None = None,
     cwd: Path = REPO,
     inherit_env: bool = True,
 ) -> subprocess.Popen[bytes]:
-    """Start `args` in a new session (its own process group), output to log_path.
+    """Start `args` in a new session (its own process group), output to log_path (None: a pipe, proc.stdout).
 
     `env` is added to this process's environment, or with inherit_env=False is the whole environment
     (what a container would see: nothing of the developer's shell).
     """
-    log = log_path.open("ab")
+    log: IO[bytes] | int = log_path.open("ab") if log_path is not None else subprocess.PIPE
     try:
         return subprocess.Popen(  # noqa: S603 (argument list from the caller, no shell of ours)
             args,
@@ -51,22 +52,33 @@ def start_process(
             start_new_session=True,
         )
     finally:
-        log.close()  # the child has its own descriptor
+        if not isinstance(log, int):
+            log.close()  # the child has its own descriptor
+
+
+def stop_process_groups(
+    procs: Iterable[subprocess.Popen[bytes]], sig: int = signal.SIGTERM, timeout: float = 10.0
+) -> None:
+    """Signal every process group, wait for them together up to `timeout`, then SIGKILL what is left."""
+    procs = list(procs)
+    for proc in procs:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, sig)
+    deadline = time.monotonic() + timeout
+    for proc in procs:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+    for proc in procs:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)  # the group's stragglers, even if the leader already exited
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(timeout=5)
 
 
 def stop_process_group(proc: subprocess.Popen[bytes], sig: int = signal.SIGTERM, timeout: float = 10.0) -> int:
     """Signal the process group, wait up to `timeout`, then SIGKILL what is left. Returns the exit code."""
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(proc.pid, sig)
-    try:
-        return proc.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGKILL)
-        return proc.wait(timeout=5)
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGKILL)  # stragglers that ignored the signal
+    stop_process_groups([proc], sig, timeout)
+    return proc.wait(timeout=5)
 
 
 def group_alive(pgid: int) -> bool:

@@ -174,7 +174,7 @@ class Runner:
         self.inventory = inventory
         self.verify_delay = verify_delay
         self._clock = clock
-        self._sleep = sleep
+        self.sleep = sleep  # public: each run's verify waits go through it (a fake clock in tests)
 
     def run(self, action: Action, target: Target, budget_seconds: float) -> Outcome:
         started = self._clock()
@@ -239,7 +239,7 @@ class _ActionRun:
         """Sleep, but leave half of what is left of the budget for the work after it."""
         seconds = min(seconds, self.deadline.remaining() / 2)
         if seconds > 0:
-            self.runner._sleep(seconds)
+            self.runner.sleep(seconds)
 
     def _summary(self) -> str:
         by_status: dict[str, list[str]] = {}

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from devstack.bridge_sim import BridgeServer, SimulatedBridge
+from devstack.bridge import BridgeServer, SimulatedBridge
 from devstack.processes import free_port, group_alive, start_process, stop_process_group, wait_for_http
 
 REPO = Path(__file__).resolve().parents[1]

@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from devstack.image_staging import server_env
+from devstack.cluster.image_staging import server_env
 from devstack.processes import group_memory_kib
 from tests.devstack_fixtures import free_port, group_alive, start_process, stop_process_group, wait_for_http
 

@@ -15,9 +15,9 @@ from urllib.parse import urlsplit
 import pytest
 from werkzeug.serving import make_server
 
-from devstack.bridge_sim import SimulatedBridge
-from devstack.gateway import LocalGateway
-from devstack.manifests import http_routes
+from devstack.bridge import SimulatedBridge
+from devstack.cluster.gateway import LocalGateway
+from devstack.cluster.manifests import http_routes
 from tests.devstack_fixtures import APP_KEY, REPO, RunningBridge
 from tests.function_process import RunningFunction, running_function
 

@@ -11,8 +11,8 @@ import time
 import pytest
 import requests
 
-from devstack import hue_model
-from devstack.bridge_sim import SimulatedBridge
+from devstack.bridge import SimulatedBridge
+from devstack.bridge import model as hue_model
 from tests import devstack_fixtures as fx
 from tests.devstack_fixtures import PYTHON, RunningBridge, free_port, start_process, stop_process_group, wait_for_http
 
@@ -206,6 +206,19 @@ def test_group_state_any_on_all_on(sim: RunningBridge) -> None:
     time.sleep(1)  # one group command per second
     put(f"{sim.api}/groups/0/action", {"on": False})
     assert requests.get(group, timeout=TIMEOUT).json()["state"] == {"all_on": False, "any_on": False}
+
+
+def test_group_zero_remembers_its_last_action_as_a_real_bridge_does(sim: RunningBridge) -> None:
+    group0 = f"{sim.api}/groups/0"
+    before = requests.get(group0, timeout=TIMEOUT).json()
+    assert before["action"]["on"] is True and before["action"]["ct"] == sim.bridge.light("1")["ct"]
+    put(f"{group0}/action", {"on": True, "bri": 77, "ct": 300, "transitiontime": 4})
+    after = requests.get(group0, timeout=TIMEOUT).json()
+    # transitiontime is part of a command, not of the group's state
+    assert after["action"] == {**before["action"], "on": True, "bri": 77, "ct": 300}
+    assert requests.get(group0, timeout=TIMEOUT).json()["action"] == after["action"]  # a second read too
+    assert list(requests.get(f"{sim.api}/groups", timeout=TIMEOUT).json()) == ["1"]  # and still not listed
+    assert sim.bridge.snapshot()["groups"]["0"]["action"] == after["action"]
 
 
 def test_group_action_on_off_lights_without_on_is_ignored_not_an_error(sim: RunningBridge) -> None:
@@ -438,7 +451,7 @@ def test_cli_serves_and_stops_on_sigterm(tmp_path) -> None:
     config = tmp_path / "bridge.yaml"
     config.write_text("lights:\n  '5': {name: Only, type: Dimmable light}\n")
     proc = start_process(
-        [PYTHON, "-m", "devstack.bridge_sim", "--port", str(port), "--app-key", "clikey", "--config", str(config)],
+        [PYTHON, "-m", "devstack.bridge", "--port", str(port), "--app-key", "clikey", "--config", str(config)],
         tmp_path / "bridge.log",
     )
     try:
@@ -446,7 +459,7 @@ def test_cli_serves_and_stops_on_sigterm(tmp_path) -> None:
         lights = requests.get(f"http://127.0.0.1:{port}/api/clikey/lights", timeout=TIMEOUT).json()
         assert list(lights) == ["5"]
         # A second instance on the same port explains itself instead of a traceback.
-        second = start_process([PYTHON, "-m", "devstack.bridge_sim", "--port", str(port)], tmp_path / "second.log")
+        second = start_process([PYTHON, "-m", "devstack.bridge", "--port", str(port)], tmp_path / "second.log")
         try:
             assert second.wait(timeout=15) == 1
         finally:

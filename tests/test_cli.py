@@ -23,7 +23,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from werkzeug.serving import make_server
 
-from devstack.bridge_sim import SimulatedBridge
+from devstack.bridge import SimulatedBridge
 from huelights.actions import Inventory
 from huelights.bridge import Deadline, HueBridge
 from huelights.cli import main

@@ -18,15 +18,15 @@ from zoneinfo import ZoneInfo
 import pytest
 from werkzeug.test import Client
 
-from devstack import dashboard as dash
-from devstack import light_colours
-from devstack.bridge_sim import SimulatedBridge
-from devstack.control import ControlApp
-from devstack.dashboard import Dashboard, ExternalTrigger, InvocationLog, RealBridgeView, external_route
-from devstack.light_colours import GAMUTS, at_brightness, ct_to_rgb, ct_to_xy, hs_to_rgb, light_view, to_hex, xy_to_rgb
-from devstack.manifests import http_routes, ping_sources
-from devstack.pingsource import DemoClock, PingScheduler
-from devstack.stack import _pump
+from devstack.bridge import SimulatedBridge
+from devstack.bridge import colours as light_colours
+from devstack.bridge.colours import GAMUTS, at_brightness, ct_to_rgb, ct_to_xy, hs_to_rgb, light_view, to_hex, xy_to_rgb
+from devstack.cluster.manifests import http_routes, ping_sources
+from devstack.cluster.pingsource import DemoClock, PingScheduler
+from devstack.stack import dashboard as dash
+from devstack.stack.control import ControlApp
+from devstack.stack.dashboard import Dashboard, ExternalTrigger, InvocationLog, RealBridgeView, external_route
+from devstack.stack.functions import _pump
 from huelights.config import load_settings
 from tests.devstack_fixtures import REPO, CaptureServer
 
@@ -360,4 +360,4 @@ def test_posts_with_a_foreign_origin_are_refused_and_the_fire_cli_still_works(si
     assert sink.raw == [] and bridge.snapshot()["faults"]["outage"] is None
     own_page = {**JSON, "Origin": "http://127.0.0.1:8090"}
     assert client.post("/api/sim/latency", headers=own_page, json={"seconds": 0}).status_code == 200
-    assert client.post("/fire/colorloop").json["status"] == 200  # what python -m devstack.fire sends
+    assert client.post("/fire/colorloop").json["status"] == 200  # what python -m devstack.stack.fire sends

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from devstack.bridge_sim import SimulatedBridge
+from devstack.bridge import SimulatedBridge
 from tests.devstack_fixtures import APP_KEY, RunningBridge, sim  # noqa: F401  (pytest finds `sim` by name)
 from tests.function_process import RunningFunction, running_function
 

@@ -27,8 +27,8 @@ import pytest
 import requests
 import yaml
 
-from devstack.bridge_sim import BridgeServer, SimulatedBridge
-from devstack.image_staging import (
+from devstack.bridge import BridgeServer, SimulatedBridge
+from devstack.cluster.image_staging import (
     CONTAINER,
     CONTAINERFILE,
     ROOT,

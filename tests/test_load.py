@@ -14,9 +14,9 @@ from collections.abc import Iterator
 import pytest
 import requests
 
-from devstack import load
-from devstack.bridge_sim import SimulatedBridge
-from devstack.load import most_in_any_second
+from devstack.bridge import SimulatedBridge
+from devstack.stack import load
+from devstack.stack.load import most_in_any_second
 from tests.devstack_fixtures import APP_KEY, REPO
 from tests.function_process import RunningFunction, running_function
 

@@ -14,8 +14,8 @@ from werkzeug.serving import make_server
 from werkzeug.test import Client
 from werkzeug.wrappers import Request, Response
 
-from devstack.gateway import LocalGateway
-from devstack.manifests import ManifestError, http_routes
+from devstack.cluster.gateway import LocalGateway
+from devstack.cluster.manifests import ManifestError, http_routes
 from tests.devstack_fixtures import REPO, free_port
 
 

@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from werkzeug.serving import make_server
 
-from devstack.bridge_sim import SimulatedBridge
+from devstack.bridge import SimulatedBridge
 from huelights.bridge import Deadline, HueBridge
 from huelights.config import load_settings
 from huelights.errors import PermanentBridgeError

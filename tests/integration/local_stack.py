@@ -15,7 +15,7 @@ from typing import Any
 
 import requests
 
-from devstack.stack import DEFAULT_PORTS
+from devstack.stack.functions import DEFAULT_PORTS
 from tests.devstack_fixtures import PYTHON, REPO, group_alive, start_process, stop_process_group, wait_for_http
 
 TIMEOUT = 30
@@ -62,7 +62,7 @@ class Stack:
 
     def fire(self, source: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [PYTHON, "-m", "devstack.fire", source, "--control", self.url("control")],
+            [PYTHON, "-m", "devstack.stack.fire", source, "--control", self.url("control")],
             cwd=REPO,
             capture_output=True,
             text=True,

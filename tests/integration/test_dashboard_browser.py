@@ -108,7 +108,7 @@ def stack(browser_installed: None, tmp_path: Path) -> Iterator[Stack]:
 def real_bridge_stack(browser_installed: None, tmp_path: Path) -> Iterator[Stack]:
     """The stack driving a "real" bridge: a simulator in its own process, which the stack knows nothing about."""
     port, key = free_port(), "a-real-bridge-key-0123456789abcdef"
-    args = [PYTHON, "-m", "devstack.bridge_sim", "--port", str(port), "--app-key", key]
+    args = [PYTHON, "-m", "devstack.bridge", "--port", str(port), "--app-key", key]
     bridge = start_process(args, tmp_path / "bridge.log")
     try:
         wait_for_http(f"http://127.0.0.1:{port}/api/config", timeout=30, proc=bridge)

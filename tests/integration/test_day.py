@@ -1,7 +1,7 @@
 """A day of the whole local stack, run as processes (python -m devstack) on 127.0.0.1.
 
 22:30 lights-off fires on the (demo) clock from the manifests' schedule; 05:30 lights-on and 05:35
-colorloop are fired by hand with `python -m devstack.fire`, with a bulb power-cycled in between; then an
+colorloop are fired by hand with `python -m devstack.stack.fire`, with a bulb power-cycled in between; then an
 external POST goes through the local gateway with and without the token. After each step the simulated
 bridge's lights are checked; at the end SIGINT must leave no process behind.
 """
@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import requests
 
-from devstack.stack import DEFAULT_PORTS
+from devstack.stack.functions import DEFAULT_PORTS
 from tests.devstack_fixtures import (
     PYTHON,
     group_alive,

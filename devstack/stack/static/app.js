@@ -1,5 +1,5 @@
 // huelights dashboard: polls /api/state once a second and renders it. Colours come from the server
-// (devstack/dashboard.py); this file only places them, and walks colorloop lights through their frames.
+// (devstack/stack/dashboard.py); this file only places them, and walks colorloop lights through their frames.
 "use strict";
 
 const POLL_MS = 1000;

@@ -1,6 +1,6 @@
 """In-memory lights and groups of a Hue bridge, with CLIP v1 command semantics (no HTTP here).
 
-The rules a client trips over are modelled on purpose (see /work/shared/reference/hue-api.md):
+The rules a client trips over are modelled on purpose (as the Hue developer documentation of CLIP v1 describes them):
 one response item per attribute; error 6 for attributes a light type lacks (the rest still applies);
 error 7 for bad values; error 201 for brightness/colour/effect on an off light unless the same body has
 `on: true`; group actions are broadcasts, so members silently ignore what they cannot do; a power cycle

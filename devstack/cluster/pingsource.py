@@ -32,7 +32,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from cronsim import CronSim, CronSimError
 
-from devstack.manifests import ManifestError, PingSourceSpec
+from devstack.cluster.manifests import ManifestError, PingSourceSpec
 
 RETRIABLE_STATUSES = frozenset({404, 413, 425, 429, 502, 503, 504})
 RETRY_WAITS_SECONDS = (0.1, 0.2, 0.4, 0.8, 1.6)  # sdk-go exponential backoff, period 50 ms, 5 retries

@@ -10,8 +10,6 @@ endpoint are threads of this process.
 from __future__ import annotations
 
 import contextlib
-import os
-import signal
 import socket
 import subprocess
 import sys
@@ -24,11 +22,11 @@ from pathlib import Path
 from typing import IO, Any
 
 import requests
-from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
-from devstack.image_staging import server_env
+from devstack.cluster.image_staging import server_env
+from devstack.processes import start_process, stop_process_groups
+from devstack.web import WsgiServer
 
-REPO = Path(__file__).resolve().parents[1]
 HOST = "127.0.0.1"
 # Fixed, documented ports (README "Local stack"); --port-offset moves all of them together.
 DEFAULT_PORTS = {
@@ -77,17 +75,12 @@ def check_ports_free(ports: dict[str, int]) -> None:
                 ) from exc
 
 
-class _QuietHandler(WSGIRequestHandler):
-    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        pass
-
-
-def serve_thread(app: Any, port: int, name: str) -> BaseWSGIServer:
+def serve_thread(app: Any, port: int, name: str) -> WsgiServer:
+    server = WsgiServer(app, HOST, port, name=name, poll_interval=0.2)
     try:
-        server = make_server(HOST, port, app, threaded=True, request_handler=_QuietHandler)
-    except SystemExit as exc:  # werkzeug exits on a taken port; turn it into our message
+        server.start()
+    except OSError as exc:
         raise StackError(f"port {port} on {HOST} ({name}) is already in use") from exc
-    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2}, name=name, daemon=True).start()
     return server
 
 
@@ -140,15 +133,8 @@ def start_function(
         "--host", HOST,
         "--port", str(port),
     ]  # fmt: skip
-    proc = subprocess.Popen(  # noqa: S603 (fixed argument list, no shell)
-        args,
-        cwd=REPO,
-        env={**env, **server_env()},
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,  # its own process group: gunicorn's worker is stopped with it
-    )
+    # Its own process group (start_process): gunicorn's worker is stopped with it.
+    proc = start_process(args, None, env={**env, **server_env()}, inherit_env=False)
     function = FunctionProcess(service, target, port, proc)
     assert proc.stdout is not None
     threading.Thread(target=_pump, args=(proc.stdout, service, function.tail, on_line), daemon=True).start()
@@ -173,15 +159,4 @@ def wait_ready(function: FunctionProcess, deadline: float, stop: threading.Event
 
 def stop_functions(functions: list[FunctionProcess], timeout: float = STOP_TIMEOUT_SECONDS) -> None:
     """SIGTERM every process group, wait together up to `timeout`, then SIGKILL what is left."""
-    for function in functions:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(function.proc.pid, signal.SIGTERM)
-    deadline = time.monotonic() + timeout
-    for function in functions:
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            function.proc.wait(timeout=max(0.1, deadline - time.monotonic()))
-    for function in functions:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(function.proc.pid, signal.SIGKILL)  # the group, even if the leader already exited
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            function.proc.wait(timeout=2)
+    stop_process_groups([function.proc for function in functions], timeout=timeout)

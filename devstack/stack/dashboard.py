@@ -1,8 +1,8 @@
-"""Live dashboard of the local stack: the JSON behind devstack/static/, light colours, invocation history.
+"""Live dashboard of the local stack: the JSON behind static/ next to this file, light colours, invocation history.
 
-Mounted on the control server (devstack/control.py, 127.0.0.1:8090 by default):
+Mounted on the control server (devstack/stack/control.py, 127.0.0.1:8090 by default):
 
-    GET  /                      the page (devstack/static/index.html; app.js and style.css under /static/)
+    GET  /                      the page (devstack/stack/static/index.html; app.js and style.css under /static/)
     GET  /api/state             lights with their colours, schedules, invocations, deliveries, bridge faults
     POST /api/fire/<source>     fire a PingSource now, as POST /fire/<source> does
     POST /api/external          {"token": true|false}: POST the HTTPRoute's path through the local gateway
@@ -15,7 +15,7 @@ origin: another site's page can neither declare JSON without a CORS preflight (n
 reach us by rebinding a DNS name. The control server's own POST /fire gets the same Host and Origin checks.
 The trigger token stays on the server; the page only says "with" or "without".
 
-Light colours come from devstack/light_colours.py.
+Light colours come from devstack/bridge/colours.py.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ import math
 import threading
 import time
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -35,20 +35,22 @@ from urllib.parse import urlsplit
 import requests
 from werkzeug.wrappers import Request, Response
 
-from devstack.light_colours import light_view
-from devstack.pingsource import PingScheduler, cron_and_zone
-from devstack.sim_admin import handle_admin
+from devstack.bridge.admin import handle_admin
+from devstack.bridge.colours import light_view
+from devstack.cluster.pingsource import PingScheduler, cron_and_zone
+from devstack.web import JsonRouter, json_response
 from huelights.actions import id_order
 from huelights.bridge import Deadline, HueBridge
 from huelights.config import Settings
 from huelights.errors import HueLightsError
 
 if TYPE_CHECKING:
-    from devstack.bridge_sim import SimulatedBridge
+    from devstack.bridge.state import BridgeState
 
 JsonDict = dict[str, Any]
 
 STATIC = Path(__file__).with_name("static")
+NO_STORE = {"Cache-Control": "no-store"}  # the state changes every second; static/ is edited in place
 STATIC_FILES = {
     "index.html": "text/html; charset=utf-8",
     "app.js": "text/javascript; charset=utf-8",
@@ -183,7 +185,7 @@ class Dashboard:
         scheduler: PingScheduler,
         invocations: InvocationLog,
         *,
-        simulated: SimulatedBridge | None = None,
+        simulated: BridgeState | None = None,
         real: RealBridgeView | None = None,
         external: ExternalTrigger | None = None,
         services: Mapping[str, str] | None = None,
@@ -260,48 +262,51 @@ class Dashboard:
             )
         return rows
 
-    def handle(self, request: Request) -> Response | None:
-        """The answer for dashboard paths, None for any other path."""
-        path = request.path
-        if request.method == "GET" and path in ("/", "/index.html"):
-            return _static("index.html")
-        if request.method == "GET" and path.startswith("/static/"):
-            name = path.removeprefix("/static/")
-            return _static(name) if name in STATIC_FILES else _json({"error": "no such file"}, 404)
-        if not path.startswith("/api/"):
-            return None
-        if request.method == "GET" and path == "/api/state":
-            return _json(self.state())
-        if request.method != "POST":
-            return _json({"error": "GET /api/state; POST /api/fire/<source>, /api/external, /api/sim/..."}, 405)
-        refusal = refuse_cross_site(request)
-        if refusal is not None:
-            return refusal
-        parts = [p for p in path.split("/") if p][1:]
-        if len(parts) == 2 and parts[0] == "fire":
-            if parts[1] not in self.scheduler.sources:
-                return _json({"error": f"no PingSource {parts[1]!r}; known: {', '.join(self.scheduler.sources)}"}, 404)
-            return _json(self.scheduler.fire_now(parts[1]).to_json())
-        if parts == ["external"]:
-            if self.external is None:
-                return _json({"error": "no HTTPRoute with a POST rule in the manifests"}, 404)
-            body = _body(request)
-            return _json(self.external.send(with_token=bool(body.get("token"))))
-        if parts and parts[0] == "sim":
-            return self._sim(request, parts[1:])
-        return _json({"error": f"no such endpoint {path}"}, 404)
+    def routes(self, router: JsonRouter) -> None:
+        """Add the dashboard's paths to the control server's router."""
+        router.add("/", ("GET",), lambda request: _static("index.html"))
+        router.add("/index.html", ("GET",), lambda request: _static("index.html"))
+        router.add("/static/<name>", ("GET",), lambda request, name: _static(name))
+        router.add("/api/state", ("GET",), lambda request: _json(self.state()))
+        router.add("/api/fire/<source>", ("POST",), _json_only(lambda request, source: fire(self.scheduler, source)))
+        router.add("/api/external", ("POST",), _json_only(self._external))
+        router.add("/api/sim/<path:action>", ("POST",), _json_only(self._sim))
 
-    def _sim(self, request: Request, parts: list[str]) -> Response:
+    def _external(self, request: Request) -> Response:
+        if self.external is None:
+            return _json({"error": "no HTTPRoute with a POST rule in the manifests"}, 404)
+        body = _body(request)
+        return _json(self.external.send(with_token=bool(body.get("token"))))
+
+    def _sim(self, request: Request, action: str) -> Response:
         if self.simulated is None:
             return _json({"error": "fault controls exist only for the simulated bridge"}, 404)
+        parts = action.split("/")
         allowed = (len(parts) == 1 and parts[0] in SIM_ACTIONS) or (
             len(parts) == 3 and parts[0] == "lights" and parts[2] in SIM_LIGHT_ACTIONS
         )
         if not allowed:
-            return _json({"error": f"no fault control {'/'.join(parts)!r}"}, 404)
+            return _json({"error": f"no fault control {action!r}"}, 404)
         # The simulator's own admin API does the work, so its validation and bounds apply unchanged.
-        environ = {**request.environ, "PATH_INFO": "/_sim/" + "/".join(parts)}
+        environ = {**request.environ, "PATH_INFO": "/_sim/" + action}
         return handle_admin(self.simulated, Request(environ))
+
+
+def fire(scheduler: PingScheduler, source: str) -> Response:
+    """POST /fire/<source> and /api/fire/<source>: fire that PingSource now, answer the delivery."""
+    if source not in scheduler.sources:
+        return _json({"error": f"no PingSource {source!r}; known: {', '.join(scheduler.sources)}"}, 404)
+    return _json(scheduler.fire_now(source).to_json())
+
+
+def _json_only(handler: Callable[..., Response]) -> Callable[..., Response]:
+    """The dashboard's POSTs come from its page: same site, declared JSON."""
+
+    def checked(request: Request, **args: Any) -> Response:
+        refusal = refuse_cross_site(request)
+        return refusal if refusal is not None else handler(request, **args)
+
+    return checked
 
 
 def refuse_cross_site(request: Request, require_json: bool = True) -> Response | None:
@@ -330,15 +335,15 @@ def _body(request: Request) -> JsonDict:
 
 
 def _static(name: str) -> Response:
+    if name not in STATIC_FILES:
+        return _json({"error": "no such file"}, 404)
     response = Response((STATIC / name).read_bytes(), content_type=STATIC_FILES[name])
-    response.headers["Cache-Control"] = "no-store"  # devstack/static/ is edited in place
+    response.headers["Cache-Control"] = "no-store"  # static/ is edited in place
     return response
 
 
 def _json(payload: Any, status: int = 200) -> Response:
-    response = Response(json.dumps(payload), status=status, content_type="application/json")
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    return json_response(payload, status, NO_STORE)
 
 
 def _since(started: float) -> float:

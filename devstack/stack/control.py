@@ -1,21 +1,21 @@
 """Control endpoint and dashboard of the local stack (127.0.0.1:8090 by default).
 
-    GET  /                 the live dashboard (devstack/dashboard.py and devstack/static/; its JSON under /api/)
+    GET  /                 the live dashboard (dashboard.py and static/ next to this file; its JSON under /api/)
     GET  /status           clock, schedules, last deliveries, processes and the simulated bridge as JSON
     POST /fire/<source>    fire that PingSource now; answers the delivery (status, attempts, response)
-`python -m devstack.fire <source>` is a client of POST /fire.
+`python -m devstack.stack.fire <source>` is a client of POST /fire.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import Any
 
 from werkzeug.wrappers import Request, Response
 
-from devstack.dashboard import Dashboard, refuse_cross_site
-from devstack.pingsource import PingScheduler, cron_and_zone
+from devstack.cluster.pingsource import PingScheduler, cron_and_zone
+from devstack.stack.dashboard import Dashboard, fire, refuse_cross_site
+from devstack.web import JsonRouter, json_response
 
 JsonDict = dict[str, Any]
 
@@ -27,6 +27,7 @@ class ControlApp:
         self.scheduler = scheduler
         self.describe = describe  # ports, processes, bridge snapshot: owned by the stack
         self.dashboard = dashboard
+        self._router = self.router()
 
     def status(self) -> JsonDict:
         clock = self.scheduler.clock
@@ -47,29 +48,22 @@ class ControlApp:
             **self.describe(),
         }
 
+    def router(self) -> JsonRouter:
+        router = JsonRouter(not_found="GET /, GET /status, POST /fire/<source>")
+        if self.dashboard is not None:
+            self.dashboard.routes(router)
+        router.add("/status", ("GET",), lambda request: _json(self.status()))
+        # `python -m devstack.stack.fire` sends no Origin and no JSON body; a page on another site is refused.
+        router.add("/fire/<source>", ("POST",), self._fire)
+        return router
+
+    def _fire(self, request: Request, source: str) -> Response:
+        refusal = refuse_cross_site(request, require_json=False)
+        return refusal if refusal is not None else fire(self.scheduler, source)
+
     def __call__(self, environ: JsonDict, start_response: Any) -> Any:
-        request = Request(environ)
-        parts = [p for p in request.path.split("/") if p]
-        answer = self.dashboard.handle(request) if self.dashboard is not None else None
-        refusal = refuse_cross_site(request, require_json=False) if request.method == "POST" else None
-        if answer is not None:
-            response = answer
-        elif refusal is not None:  # `python -m devstack.fire` sends no Origin; a page on another site does
-            response = refusal
-        elif request.method == "POST" and len(parts) == 2 and parts[0] == "fire":
-            try:
-                delivery = self.scheduler.fire_now(parts[1])
-            except KeyError:
-                known = ", ".join(self.scheduler.sources)
-                response = _json({"error": f"no PingSource {parts[1]!r}; known: {known}"}, 404)
-            else:
-                response = _json(delivery.to_json())
-        elif request.method == "GET" and request.path == "/status":
-            response = _json(self.status())
-        else:
-            response = _json({"error": "GET /, GET /status, POST /fire/<source>"}, 404)
-        return response(environ, start_response)
+        return self._router(Request(environ))(environ, start_response)
 
 
 def _json(payload: Any, status: int = 200) -> Response:
-    return Response(json.dumps(payload, indent=1), status=status, content_type="application/json")
+    return json_response(payload, status, indent=1)

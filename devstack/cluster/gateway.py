@@ -23,8 +23,8 @@ from typing import Any
 import requests
 from werkzeug.wrappers import Request, Response
 
-from devstack.clip_routes import nginx_page
-from devstack.manifests import ManifestError
+from devstack.cluster.manifests import ManifestError
+from devstack.web import html_response
 
 JsonDict = dict[str, Any]
 Target = tuple[str, int]
@@ -44,11 +44,6 @@ HOP_BY_HOP = frozenset(
 )
 MAX_BODY_BYTES = 1024 * 1024
 UPSTREAM_TIMEOUT = (3.0, 70.0)  # longer than the functions' Knative timeoutSeconds (60)
-
-
-def _page(status: int, reason: str) -> Response:
-    page = nginx_page(status).replace(f"{status} Error", f"{status} {reason}")
-    return Response(page, status=status, content_type="text/html")
 
 
 @dataclass(frozen=True)
@@ -169,10 +164,10 @@ class LocalGateway:
         host = (request.host or "").rsplit(":", 1)[0].lower()
         candidates = self._candidates(request, host)
         if not candidates:
-            return _page(404, "Not Found")
+            return html_response(404, "Not Found")
         best = max(candidates, key=Candidate.precedence)
         if (request.content_length or 0) > MAX_BODY_BYTES:
-            return _page(413, "Request Entity Too Large")
+            return html_response(413, "Request Entity Too Large")
         headers = {k: v for k, v in request.headers.items() if k.lower() not in HOP_BY_HOP}
         headers.update({"X-Forwarded-For": request.remote_addr or "", "X-Forwarded-Proto": "http"})
         headers["X-Forwarded-Host"] = request.host or ""
@@ -189,7 +184,7 @@ class LocalGateway:
         headers["Host"] = upstream_host
         target = self._backend(best.rule, upstream_host.rsplit(":", 1)[0])
         if target is None:
-            return _page(500, "Internal Server Error")  # NGF answers 500 for a route without a usable backend
+            return html_response(500, "Internal Server Error")  # NGF answers 500 for a route without a usable backend
         query = request.query_string.decode()
         url = f"http://{target[0]}:{target[1]}{path}" + (f"?{query}" if query else "")
         try:
@@ -204,9 +199,9 @@ class LocalGateway:
             )
             body = upstream.raw.read(decode_content=False)
         except requests.Timeout:
-            return _page(504, "Gateway Time-out")
+            return html_response(504, "Gateway Time-out")
         except requests.RequestException:
-            return _page(502, "Bad Gateway")
+            return html_response(502, "Bad Gateway")
         # Like nginx, the gateway answers with its own Server and Date headers.
         out = [(k, v) for k, v in upstream.headers.items() if k.lower() not in HOP_BY_HOP | {"server", "date"}]
         response = Response(body, status=upstream.status_code, headers=out)

@@ -1,4 +1,6 @@
-"""Fire one PingSource of the running local stack now: python -m devstack.fire <source> (= make fire SOURCE=...).
+"""Fire one PingSource of the running local stack now: python -m devstack.stack.fire <source>.
+
+`make fire SOURCE=...` runs this.
 
 The running stack (python -m devstack) sends the tick exactly as its schedule would, minus the jitter, and
 this prints the delivery: HTTP status, attempts and the function's answer. Exit 0 when it was a 2xx.
@@ -17,7 +19,7 @@ DEFAULT_CONTROL = f"http://127.0.0.1:{os.environ.get('DEVSTACK_CONTROL_PORT', '8
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m devstack.fire", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m devstack.stack.fire", description=__doc__.splitlines()[0])
     parser.add_argument("source", nargs="?", help="PingSource name from knative/, e.g. colorloop")
     parser.add_argument("--control", default=DEFAULT_CONTROL, help=f"control endpoint (default {DEFAULT_CONTROL})")
     args = parser.parse_args(argv)

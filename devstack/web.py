@@ -1,0 +1,173 @@
+"""Web plumbing shared by every server of the dev stack: a threaded server, JSON answers, one JSON router.
+
+- `ThreadedServer` owns a werkzeug server socket and the thread that serves it (in the style of
+  pytest-httpserver): subclasses implement `dispatch(request) -> Response`, or pass any WSGI app to
+  `WsgiServer`. The port can be given back and taken again (`pause`/`resume`), and an `ssl.SSLContext`
+  makes it HTTPS.
+- `json_response` and `nginx_page`: the two kinds of answer the stack's servers give.
+- `JsonRouter`: werkzeug's URL map with JSON 404/405 answers, so no server parses paths by hand.
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import ssl
+import threading
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from werkzeug.exceptions import MethodNotAllowed, NotFound
+from werkzeug.routing import Map, Rule
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+from werkzeug.wrappers import Request, Response
+
+JsonDict = dict[str, Any]
+HTTP_REASONS = {404: "Not Found", 429: "Too Many Requests", 500: "Internal Server Error", 503: "Service Unavailable"}
+
+
+class QuietHandler(WSGIRequestHandler):
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        pass  # tests and the stack print their own summaries; one line per request is noise
+
+
+def json_response(
+    payload: Any, status: int = 200, headers: Mapping[str, str] | None = None, indent: int | None = None
+) -> Response:
+    return Response(
+        json.dumps(payload, indent=indent), status=status, content_type="application/json", headers=dict(headers or {})
+    )
+
+
+def nginx_page(status: int, reason: str | None = None) -> str:
+    """The error page nginx renders (the Hue bridge and NGINX Gateway Fabric both sit behind nginx)."""
+    title = f"{status} {reason or HTTP_REASONS.get(status, 'Error')}"
+    return (
+        f"<html>\r\n<head><title>{title}</title></head>\r\n<body>\r\n<center><h1>{title}</h1></center>\r\n"
+        "<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n"
+    )
+
+
+def html_response(status: int, reason: str | None = None) -> Response:
+    return Response(nginx_page(status, reason), status=status, content_type="text/html")
+
+
+Handler = Callable[..., Response]
+
+
+class JsonRouter:
+    """URL rules (werkzeug syntax, e.g. "/fire/<source>") to handlers called with the request and the
+    rule's arguments; unknown paths and methods answer JSON 404 and 405 with the given hints."""
+
+    def __init__(self, not_found: str = "no such endpoint", headers: Mapping[str, str] | None = None) -> None:
+        self._map = Map(strict_slashes=False)
+        self._handlers: dict[str, Handler] = {}
+        self._not_found = not_found
+        self._headers = dict(headers or {})
+
+    def add(self, rule: str, methods: tuple[str, ...], handler: Handler) -> None:
+        endpoint = f"{len(self._handlers)}:{rule}"
+        self._map.add(Rule(rule, methods=list(methods), endpoint=endpoint))
+        self._handlers[endpoint] = handler
+
+    def dispatch(self, request: Request) -> Response | None:
+        """The handler's answer, or None when no rule has this path (the caller may try others)."""
+        adapter = self._map.bind_to_environ(request.environ)
+        try:
+            endpoint, args = adapter.match()
+        except NotFound:
+            return None
+        except MethodNotAllowed as exc:
+            allowed = ", ".join(sorted(m for m in exc.valid_methods or [] if m not in ("HEAD", "OPTIONS")))
+            return json_response({"error": f"use {allowed}"}, 405, self._headers)
+        return self._handlers[str(endpoint)](request, **args)
+
+    def __call__(self, request: Request) -> Response:
+        answer = self.dispatch(request)
+        return answer if answer is not None else json_response({"error": self._not_found}, 404, self._headers)
+
+
+class ThreadedServer:
+    """A werkzeug server on host:port in a daemon thread; subclasses implement dispatch()."""
+
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        name: str = "server",
+        ssl_context: ssl.SSLContext | None = None,
+        poll_interval: float = 0.05,
+    ) -> None:
+        self.host = host
+        self.name = name
+        self.ssl_context = ssl_context
+        self.poll_interval = poll_interval
+        self._server: BaseWSGIServer | None = None
+        self.port = port
+
+    @property
+    def url(self) -> str:
+        return f"{'https' if self.ssl_context else 'http'}://{self.host}:{self.port}"
+
+    @property
+    def is_running(self) -> bool:
+        return self._server is not None
+
+    def dispatch(self, request: Request) -> Response:
+        raise NotImplementedError
+
+    def wsgi_app(self, environ: JsonDict, start_response: Any) -> Any:
+        return self.dispatch(Request(environ))(environ, start_response)
+
+    def start(self) -> ThreadedServer:
+        """Listen and serve; OSError (not werkzeug's SystemExit) when the port is taken."""
+        try:
+            server = make_server(
+                self.host,
+                self.port,
+                self.wsgi_app,
+                threaded=True,
+                request_handler=QuietHandler,
+                ssl_context=self.ssl_context,
+            )
+        except SystemExit as exc:  # werkzeug exits the process when the port is taken; a library must not
+            raise OSError(errno.EADDRINUSE, f"port {self.port} on {self.host} ({self.name}) is in use") from exc
+        self._server = server
+        self.port = server.server_port
+        thread = threading.Thread(
+            target=server.serve_forever, kwargs={"poll_interval": self.poll_interval}, name=self.name, daemon=True
+        )
+        thread.start()
+        return self
+
+    def pause(self) -> None:
+        """Stop listening (new connections are refused) and close the socket; resume() takes the port again."""
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    def resume(self) -> None:
+        if self._server is None:
+            self.start()
+
+    def stop(self) -> None:
+        self.pause()
+
+    def __enter__(self) -> ThreadedServer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+class WsgiServer(ThreadedServer):
+    """Any WSGI app (the gateway, the control app) served by a ThreadedServer."""
+
+    def __init__(self, app: Callable[[JsonDict, Any], Any], host: str = "127.0.0.1", port: int = 0, **kw: Any) -> None:
+        super().__init__(host, port, **kw)
+        self.app = app
+
+    def wsgi_app(self, environ: JsonDict, start_response: Any) -> Any:
+        return self.app(environ, start_response)
