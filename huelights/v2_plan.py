@@ -13,7 +13,7 @@ skipped with the reason.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from huelights.actions import Action, LightOutcome, LightStatus
@@ -101,7 +101,7 @@ class Verdict:
     status: LightStatus | None
     effect: str
     """The effect the light reads back with (`prism`, `no_effect`, v1 `colorloop`, ...); "" if it has none."""
-    detail: str = field(default="")
+    detail: str = ""
 
 
 def on_body(on: bool) -> dict[str, Any]:
@@ -122,17 +122,22 @@ def plan_action(
     saturation: int = FULL_SATURATION,
 ) -> V2Plan:
     """`v1_allowed`: the bridge serves v1 and HUE_API is `auto`; `saturation`: sent with the v1 colorloop."""
-    steps = tuple(
-        _light_step(action, resources.lights[light_id], resources, v1_allowed, saturation)
-        for light_id in target.light_ids
-    )
+    v1_loop = v1_colorloop(saturation) if v1_allowed else None
+    steps = tuple(_light_step(action, resources.lights[light_id], resources, v1_loop) for light_id in target.light_ids)
     group_put = None
     if action != "colorloop" and target.grouped_light is not None:
         group_put = V2Put("grouped_light", target.grouped_light, on_body(action == "lights_on"))
     return V2Plan(action, target, group_put, steps)
 
 
-def _light_step(action: ActionName, light: Light, resources: Resources, v1_allowed: bool, sat: int) -> LightStep:
+def v1_colorloop(saturation: int = FULL_SATURATION) -> Action:
+    """The v1 loop at a fixed saturation: without `sat` a bulb last used in white loops in white."""
+    return Action(
+        "colorloop", {"on": True, "effect": "colorloop", "sat": saturation}, colour_only=frozenset({"effect", "sat"})
+    )
+
+
+def _light_step(action: ActionName, light: Light, resources: Resources, v1_loop: Action | None) -> LightStep:
     name = light_name(light, resources)
     if action != "colorloop":
         return LightStep(light.id, name, "none", V2Put("light", light.id, on_body(action == "lights_on")))
@@ -141,16 +146,13 @@ def _light_step(action: ActionName, light: Light, resources: Resources, v1_allow
     switch_on = V2Put("light", light.id, on_body(True))
     if not light.has_color:
         return LightStep(light.id, name, "none", switch_on, skip_reason="white light: no colour to loop")
-    if not v1_allowed:
+    if v1_loop is None:
         reason = "colour light without prism; v1 colorloop is off (HUE_API=v2 or the bridge serves no v1)"
         return LightStep(light.id, name, "none", switch_on, skip_reason=reason)
     if light.v1_id is None:
         reason = "colour light without prism and without a v1 id"
         return LightStep(light.id, name, "none", switch_on, skip_reason=reason)
-    loop = Action(
-        "colorloop", {"on": True, "effect": "colorloop", "sat": sat}, colour_only=frozenset({"effect", "sat"})
-    )
-    return LightStep(light.id, name, "colorloop", None, v1=V1Colorloop(light.v1_id, loop))
+    return LightStep(light.id, name, "colorloop", None, v1=V1Colorloop(light.v1_id, v1_loop))
 
 
 def evaluate(plan: V2Plan, read_back: Resources, connectivity: Mapping[str, str]) -> dict[str, Verdict]:
@@ -174,8 +176,9 @@ def evaluate(plan: V2Plan, read_back: Resources, connectivity: Mapping[str, str]
 def evaluate_v1(plan: V2Plan, v1_lights: Mapping[str, Any]) -> dict[str, Verdict]:
     """Judge the v1-looped lights of the plan from a v1 `GET /api/<key>/lights` (id -> light object)."""
     verdicts: dict[str, Verdict] = {}
-    for step in plan.v1_steps():
-        assert step.v1 is not None  # v1_steps() keeps only those
+    for step in plan.lights:
+        if step.v1 is None:
+            continue
         info = v1_lights.get(step.v1.v1_id)
         if not isinstance(info, Mapping):
             raise ResourceNotFound(f"light {step.name!r} (v1 id {step.v1.v1_id}) no longer exists on the bridge")

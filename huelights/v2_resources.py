@@ -136,6 +136,8 @@ class Resources:
     bridge_home: BridgeHome | None
     grouped_lights: Mapping[str, GroupedLight]
     connectivity: Mapping[str, Connectivity]
+    bridge_id: str | None = None
+    """The `bridge` resource's id "as printed on the device", lower case: who answered (compare with HUE_BRIDGE_ID)."""
 
     def device_connectivity(self) -> dict[str, str]:
         """Device id -> its Zigbee status (devices without a zigbee_connectivity service are absent)."""
@@ -150,6 +152,7 @@ def parse_resources(items: Iterable[Mapping[str, Any]]) -> Resources:
     grouped: dict[str, GroupedLight] = {}
     links: dict[str, Connectivity] = {}
     homes: list[BridgeHome] = []
+    bridge_ids: list[str] = []
     for item in items:
         kind = item.get("type")
         if kind == "light":
@@ -172,9 +175,13 @@ def parse_resources(items: Iterable[Mapping[str, Any]]) -> Resources:
         elif kind == "zigbee_connectivity":
             fields = _Fields(item, "zigbee_connectivity")
             links[fields.id] = Connectivity(fields.id, fields.ref("owner").rid, fields.text("status"))
-    if len(homes) > 1:
-        raise BridgeBusy(f"the bridge listed {len(homes)} bridge_home resources; a bridge has one")
-    return Resources(lights, devices, groups, homes[0] if homes else None, grouped, links)
+        elif kind == "bridge":
+            bridge_ids.append(_Fields(item, "bridge").text("bridge_id").lower())
+    for kind, found in (("bridge_home", len(homes)), ("bridge", len(bridge_ids))):
+        if found > 1:
+            raise BridgeBusy(f"the bridge listed {found} {kind} resources; a bridge has one")
+    home = homes[0] if homes else None
+    return Resources(lights, devices, groups, home, grouped, links, bridge_ids[0] if bridge_ids else None)
 
 
 def _light(fields: _Fields) -> Light:

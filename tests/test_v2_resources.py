@@ -34,6 +34,7 @@ def test_the_real_dump_parses_into_every_kind_the_actions_use() -> None:
     assert resources.bridge_home is not None
     assert resources.bridge_home.grouped_light == HOME_GROUPED_LIGHT
     assert resources.bridge_home.id_v1 == "/groups/0"
+    assert resources.bridge_id == "aabbccddeeffggh"  # anonymised: a real one is 16 hex digits
 
 
 def test_a_colour_light_offering_prism() -> None:
@@ -145,14 +146,18 @@ def test_a_malformed_light_is_a_transient_error_naming_the_field(path: list[str]
     assert caught.value.transient
 
 
-def test_a_malformed_room_and_a_second_bridge_home_are_refused() -> None:
+@pytest.mark.parametrize("kind", ["bridge_home", "bridge"])
+def test_a_second_bridge_or_bridge_home_is_refused(kind: str) -> None:
+    document = load_dump()
+    document.append(dict(of_type(document, kind)[0], id="other"))
+    with pytest.raises(BridgeBusy, match=f"2 {kind} resources"):
+        parse_resources(document)
+
+
+def test_a_malformed_room_is_refused() -> None:
     document = load_dump()
     resource(document, ROOM_9)["children"] = {"rid": "x"}
     with pytest.raises(BridgeBusy, match=f"room {ROOM_9} with `children` not a list"):
-        parse_resources(document)
-    document = load_dump()
-    document.append(dict(of_type(document, "bridge_home")[0], id="other"))
-    with pytest.raises(BridgeBusy, match="2 bridge_home"):
         parse_resources(document)
 
 
