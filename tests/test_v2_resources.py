@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import tomllib
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -183,3 +185,9 @@ def test_the_oracle_notices_a_room_aiohue_could_not_parse() -> None:
     document = load_dump()
     del resource(document, ROOM_9)["metadata"]
     assert aiohue_view(document).counts["room"] == document_counts(document)["room"] - 1
+
+
+def test_aiohue_is_a_pinned_dev_dependency_and_never_goes_into_an_image() -> None:
+    project = tomllib.loads((Path(__file__).resolve().parent.parent / "pyproject.toml").read_text())["project"]
+    assert "aiohue==4.9.0" in project["optional-dependencies"]["dev"]
+    assert not any(requirement.lower().startswith("aiohue") for requirement in project["dependencies"])
