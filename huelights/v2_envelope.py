@@ -31,11 +31,13 @@ class V2Answer:
     warnings: tuple[str, ...] = ()
 
 
-def read_answer(status: int, body: str, request: str) -> V2Answer:
+def read_answer(status: int, raw_body: bytes | str, request: str) -> V2Answer:
     """Check one v2 answer. `request` names it for messages, e.g. `PUT light/<id>` (never the key).
 
-    Raises a BridgeError subclass; `.transient` says whether a retry may help.
+    Give the body as bytes (`response.content`): JSON is UTF-8, and a guessed text encoding would garble
+    names. Raises a BridgeError subclass; `.transient` says whether a retry may help.
     """
+    body = raw_body.decode("utf-8", errors="replace") if isinstance(raw_body, bytes) else raw_body
     document, problem = _decode(body)
     descriptions = _error_texts(document)
     if 200 <= status < 300:

@@ -28,6 +28,12 @@ def test_ok_answer_gives_its_data_without_warnings() -> None:
     assert answer.status == 200
 
 
+def test_the_body_is_read_as_utf8_bytes() -> None:
+    named = {"id": "r1", "type": "room", "metadata": {"name": "Küche"}}
+    answer = read_answer(200, json.dumps({"errors": [], "data": [named]}, ensure_ascii=False).encode(), "GET room")
+    assert answer.data[0]["metadata"]["name"] == "Küche"
+
+
 def test_207_is_accepted_with_its_errors_as_warnings_for_the_read_back() -> None:
     answer = read_answer(207, envelope([RID], [NO_EFFECT]), PUT)
     assert answer.data == (RID,)
