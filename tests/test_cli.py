@@ -1,4 +1,4 @@
-"""`python -m huelights`: every command against the simulated bridge on 127.0.0.1, in-process and as a process.
+"""`python -m huelights_setup`: every command against the simulated bridge on 127.0.0.1, in-process and as a process.
 
 main() gets its environment as an argument, so no HUE_* variable of the machine running the tests leaks in.
 """
@@ -26,8 +26,8 @@ from werkzeug.serving import make_server
 from devstack.bridge import SimulatedBridge
 from huelights.actions import Inventory
 from huelights.bridge import Deadline, HueBridge
-from huelights.cli import main
 from huelights.config import load_settings, parse_target
+from huelights_setup.cli import main
 from tests import devstack_fixtures as fx
 from tests import test_tls
 from tests.devstack_fixtures import APP_KEY, PYTHON, REPO, RunningBridge, free_port, wait_until
@@ -84,7 +84,7 @@ def test_help_describes_each_command(capsys: pytest.CaptureFixture[str], command
         main([*command, "--help"], {})
     assert caught.value.code == 0
     out = capsys.readouterr().out
-    assert out.startswith("usage: python -m huelights")
+    assert out.startswith("usage: python -m huelights_setup ")
     if not command:
         for name in ("pair", "lights", "groups", "secret", "config", "check"):
             assert name in out
@@ -346,7 +346,7 @@ def test_verbose_shows_the_retries(sim: RunningBridge, capsys: pytest.CaptureFix
 def test_missing_key_says_how_to_get_one(sim: RunningBridge, capsys: pytest.CaptureFixture[str]) -> None:
     status, _, err = run(capsys, ["lights"], {"HUE_BRIDGE": sim.url})
     assert status == 2
-    assert "HUE_APP_KEY: is not set; create a key with `python -m huelights pair`" in one_error_line(err)
+    assert "HUE_APP_KEY: is not set; create a key with `python -m huelights_setup pair`" in one_error_line(err)
 
 
 def test_flags_override_the_environment(sim: RunningBridge, capsys: pytest.CaptureFixture[str]) -> None:
@@ -427,7 +427,7 @@ def test_secret_as_a_kubectl_command(capsys: pytest.CaptureFixture[str]) -> None
 @pytest.mark.parametrize(
     ("argv", "env", "message"),
     [
-        (["secret"], {}, "HUE_APP_KEY: is not set; create a key with `python -m huelights pair`"),
+        (["secret"], {}, "HUE_APP_KEY: is not set; create a key with `python -m huelights_setup pair`"),
         (["secret", "--key", "has space"], {}, "HUE_APP_KEY: has characters a bridge key never has"),
         (["secret", "--token", "short"], {"HUE_APP_KEY": APP_KEY}, "TRIGGER_TOKEN: is shorter than 16 characters"),
     ],
@@ -674,20 +674,25 @@ def _process_env(**values: str) -> dict[str, str]:
 def test_python_m_huelights_as_a_process(sim: RunningBridge) -> None:
     env = _process_env(HUE_BRIDGE=sim.url, HUE_APP_KEY=APP_KEY, HUE_TARGET="group:Living room")
     listing = subprocess.run(
-        [PYTHON, "-m", "huelights", "groups", "--json"], env=env, capture_output=True, text=True, timeout=60, cwd=REPO
+        [PYTHON, "-m", "huelights_setup", "groups", "--json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=REPO,
     )
     assert listing.returncode == 0, listing.stderr
     assert json.loads(listing.stdout)[1]["target"] == "group:Living room"
 
     check = subprocess.run(
-        [PYTHON, "-m", "huelights", "check"], env=env, capture_output=True, text=True, timeout=60, cwd=REPO
+        [PYTHON, "-m", "huelights_setup", "check"], env=env, capture_output=True, text=True, timeout=60, cwd=REPO
     )
     assert check.returncode == 0, check.stderr
     assert "No problems found" in check.stdout
 
     env["HUE_TARGET"] = "group:Kitchen"
     failed = subprocess.run(
-        [PYTHON, "-m", "huelights", "check"], env=env, capture_output=True, text=True, timeout=60, cwd=REPO
+        [PYTHON, "-m", "huelights_setup", "check"], env=env, capture_output=True, text=True, timeout=60, cwd=REPO
     )
     assert failed.returncode == 1
     assert failed.stderr.count("\n") == 1 and "no group (room or zone)" in failed.stderr
@@ -696,7 +701,7 @@ def test_python_m_huelights_as_a_process(sim: RunningBridge) -> None:
 def test_pair_as_a_process_with_the_link_button(sim: RunningBridge) -> None:
     presser = press_link_button_after_polls(sim, polls=2)
     paired = subprocess.run(
-        [PYTHON, "-m", "huelights", "pair", "--bridge", sim.url, "--interval", "0.1", "--wait", "20"],
+        [PYTHON, "-m", "huelights_setup", "pair", "--bridge", sim.url, "--interval", "0.1", "--wait", "20"],
         env=_process_env(),
         capture_output=True,
         text=True,

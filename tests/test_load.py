@@ -2,7 +2,7 @@
 
 The bridge must never see more than its limits, every caller must get a quick, honest answer, the
 function must log no error, and its memory must stay flat from one burst to the next. The figures are
-written to test-artifacts/load.json (the README quotes them).
+written to test-artifacts/load.json (docs/reliability.md quotes them).
 """
 
 from __future__ import annotations

@@ -559,7 +559,7 @@ def test_services_read_config_and_secret_by_the_documented_names() -> None:
         else:
             assert token is None, "only colorloop is reachable through the Gateway"
     # The Secret is created by hand (never committed): the deploy docs must show the command.
-    docs = (ROOT / "README.md").read_text()
+    docs = (ROOT / "docs" / "deploy.md").read_text()
     assert f"create secret generic {SECRET_NAME}" in docs
 
 

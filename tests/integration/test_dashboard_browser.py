@@ -5,7 +5,7 @@ Open the page, fire the 22:30 schedule and see every swatch go dark; fire 05:35 
 swatches cycle (the white bulb stays white); power-cycle a bulb from the page and watch the next 05:35
 bring it back; press the external trigger with and without the token and see 200 and 401.
 Screenshots go to test-artifacts/ (git-ignored); with UPDATE_SCREENSHOT=1 the last one also replaces
-docs/dashboard.png, the README's picture.
+docs/dashboard.png, the picture in docs/local-stack.md.
 
 What it needs is installed from the package registries when missing: chromium with apt-get (as root;
 otherwise the test is skipped, saying why) and the pinned `playwright` from pyproject.toml with pip.

@@ -34,7 +34,7 @@ def secret_manifest(app_key: str, token: str) -> str:
         {"HUE_APP_KEY": app_key, "TRIGGER_TOKEN": token},
         [
             "Application key and trigger token of huelights. Apply it, never commit it:",
-            "  python -m huelights secret | kubectl apply -f -",
+            "  python -m huelights_setup secret | kubectl apply -f -",
             "Callers through the Gateway send `Authorization: Bearer <TRIGGER_TOKEN>`.",
         ],
     )
@@ -60,7 +60,7 @@ def config_manifest(data: Mapping[str, str]) -> str:
         data,
         [
             "Non-secret settings of the three functions (knative/base/config.yaml), written by",
-            "`python -m huelights config`. Keep it in knative/base/config.yaml and `kubectl apply -k knative/`;",
+            "`python -m huelights_setup config`. Keep it in knative/base/config.yaml and `kubectl apply -k knative/`;",
             "the pods read it at start: restart them after a change,",
             f"  kubectl -n {NAMESPACE} delete pod -l app.kubernetes.io/part-of=huelights",
         ],

@@ -1,4 +1,4 @@
-"""`python -m huelights`: pair with a bridge, list its lights and rooms, print the Kubernetes config, check it.
+"""`python -m huelights_setup`: pair with a bridge, list its lights and rooms, print the Kubernetes config, check it.
 
 Settings come from the same environment variables as the functions (HUE_BRIDGE, HUE_APP_KEY, HUE_TARGET,
 HUE_CA_BUNDLE, HUE_BRIDGE_ID, timeouts), so `check` validates exactly what a pod would run with; flags
@@ -15,11 +15,11 @@ import secrets
 import sys
 from collections.abc import Callable, Mapping, Sequence
 
-from huelights import cli_bridge, cli_kube
 from huelights.bridge import HueBridge
-from huelights.cli_bridge import PROG
 from huelights.config import Settings, load_settings, parse_app_key, parse_trigger_token
 from huelights.errors import BridgeError, BridgeUnreachable, ConfigError, TargetNotFound, Unauthorized
+from huelights_setup import cli_bridge, cli_kube
+from huelights_setup.cli_bridge import PROG
 
 # Flag -> the environment variable it overrides.
 OVERRIDES = {

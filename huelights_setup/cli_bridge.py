@@ -27,7 +27,7 @@ from huelights.errors import (
     TargetNotFound,
 )
 
-PROG = "python -m huelights"
+PROG = "python -m huelights_setup"
 
 
 def say(text: str) -> None:
