@@ -43,7 +43,7 @@ class Target:
 @dataclass(frozen=True)
 class Settings:
     bridge_url: str
-    """Base URL of the bridge without a trailing slash, e.g. `http://192.168.1.2`."""
+    """Base URL of the bridge without a trailing slash, e.g. `https://192.168.1.2`."""
     app_key: str = field(repr=False)
     target: Target = Target("all")
     trigger_token: str | None = field(default=None, repr=False)
@@ -86,8 +86,9 @@ def parse_target(raw: str) -> Target:
 def parse_bridge_url(raw: str) -> str:
     text = raw.strip()
     if "://" not in text:
-        # A bare address means the LAN's plain-HTTP v1 API, as every Hue bridge before the Pro serves it.
-        text = "http://" + text
+        # A bare address means https: the Bridge Pro serves nothing else and Signify is removing plain
+        # HTTP from the square bridge too. Plain HTTP only when written (the round bridge has no https).
+        text = "https://" + text
     parts = urlsplit(text)
     if parts.scheme not in ("http", "https"):
         raise ConfigError("HUE_BRIDGE", f"scheme {parts.scheme!r} is not http or https")

@@ -1,104 +1,57 @@
-"""TLS to the bridge against a real TLS server on 127.0.0.1 with a Hue-style certificate.
+"""TLS to the bridge over real TLS on 127.0.0.1, with certificates minted per run (devstack.bridge.tls).
 
-A Hue bridge certificate names the bridge id as its common name, has no subjectAltName, and is issued
-by the bridge's own CA; the client must verify it against the user's CA bundle and the bridge id, and
-must never fall back to not verifying.
+A Hue bridge certificate names the bridge id as its CN, has no subjectAltName, and chains to Signify's
+roots; the client must check the chain and the CN (pinned by HUE_BRIDGE_ID, or confirmed by the bridge's
+own /api/config), never fall back to not verifying, and never send the application key before the
+certificate passed. The per-run test root stands in for Signify's and is added through HUE_CA_BUNDLE,
+exactly as a user adds a CA: the runtime has no test-only door.
 """
 
 from __future__ import annotations
 
-import datetime
+import hashlib
+import logging
 import ssl
-import threading
+import tomllib
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
-from werkzeug.serving import make_server
 
-from devstack.bridge_sim import SimulatedBridge
+from devstack.bridge.tls import NOT_A_BRIDGE_ID, OTHER_BRIDGE_ID, TestPKI
 from huelights.bridge import Deadline, HueBridge
 from huelights.config import load_settings
-from huelights.errors import PermanentBridgeError
+from huelights.errors import BridgeRejected, PermanentBridgeError
+from tests.tls_server import HueLikeServer, serve
 
 BRIDGE_ID = "001788fffe6a2b3c"
 APP_KEY = "tls-test-app-key-0123456789"
-
-
-def _name(common_name: str) -> x509.Name:
-    return x509.Name(
-        [
-            x509.NameAttribute(NameOID.COUNTRY_NAME, "NL"),
-            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Philips Hue"),
-            x509.NameAttribute(NameOID.COMMON_NAME, common_name),
-        ]
-    )
-
-
-def _certificate(
-    subject: str, key: ec.EllipticCurvePrivateKey, issuer: str, issuer_key: ec.EllipticCurvePrivateKey, ca: bool
-) -> x509.Certificate:
-    now = datetime.datetime.now(datetime.UTC)
-    builder = (
-        x509.CertificateBuilder()
-        .subject_name(_name(subject))
-        .issuer_name(_name(issuer))
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(days=1))
-        .not_valid_after(now + datetime.timedelta(days=30))
-        .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
-    )
-    if ca:
-        builder = builder.add_extension(
-            x509.KeyUsage(False, False, False, False, False, True, True, False, False), critical=True
-        )
-    return builder.sign(issuer_key, hashes.SHA256())
-
-
-@dataclass
-class TLSBridge:
-    url: str
-    ca_bundle: Path
-    other_ca_bundle: Path
-
-
-def _pem(path: Path, cert: x509.Certificate) -> Path:
-    path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    return path
+ROOT = Path(__file__).resolve().parent.parent
+CERTS = ROOT / "huelights" / "certs"
+# SHA-256 of the DER of Signify's two bridge roots (huelights/certs/README.md; recomputed from the files
+# published by Signify and shipped, byte-identical, by openHAB and openhue-go).
+SIGNIFY_ROOTS = {
+    "root-bridge.pem": "F0BD8E6509E82F774D63BC009D5388C969FE3DCF7D6D541D6351B72B898D8ACF",
+    "hue-root-ca-01.pem": "D8B89448B2AF8E1676185AC07219EE9DCBC8F01C122A026A2A4B7B5CFE0328B8",
+}
 
 
 @pytest.fixture(scope="module")
-def tls_bridge(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TLSBridge]:
-    folder = tmp_path_factory.mktemp("tls")
-    ca_key, other_key, leaf_key = (ec.generate_private_key(ec.SECP256R1()) for _ in range(3))
-    ca = _certificate("root-bridge", ca_key, "root-bridge", ca_key, ca=True)
-    other_ca = _certificate("root-bridge", other_key, "root-bridge", other_key, ca=True)
-    leaf = _certificate(BRIDGE_ID, leaf_key, "root-bridge", ca_key, ca=False)  # CN only, no subjectAltName
-    _pem(folder / "leaf.pem", leaf)
-    (folder / "leaf.key").write_bytes(
-        leaf_key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        )
-    )
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(folder / "leaf.pem", folder / "leaf.key")
-    server = make_server("127.0.0.1", 0, SimulatedBridge(app_key=APP_KEY), threaded=True, ssl_context=context)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield TLSBridge(
-            f"https://127.0.0.1:{server.server_port}", _pem(folder / "ca.pem", ca), _pem(folder / "other.pem", other_ca)
-        )
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
+def pki() -> TestPKI:
+    return TestPKI(BRIDGE_ID)
+
+
+@pytest.fixture(scope="module")
+def test_root(pki: TestPKI, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return pki.write_root(tmp_path_factory.mktemp("pki") / "test-root.pem")
+
+
+@pytest.fixture
+def served(pki: TestPKI, request: pytest.FixtureRequest) -> Iterator[HueLikeServer]:
+    """A server presenting the credentials variant named by the test's `variant` parameter."""
+    variant, reported = request.param if isinstance(request.param, tuple) else (request.param, BRIDGE_ID)
+    with serve(pki.credentials(variant).server_context(), app_key=APP_KEY, reported_id=reported) as server:
+        yield server
 
 
 def _bridge(url: str, **env: str) -> HueBridge:
@@ -106,25 +59,135 @@ def _bridge(url: str, **env: str) -> HueBridge:
     return HueBridge(settings)
 
 
-def test_bridge_id_and_ca_bundle_verify_a_hue_certificate(tls_bridge: TLSBridge) -> None:
-    bridge = _bridge(tls_bridge.url, HUE_CA_BUNDLE=str(tls_bridge.ca_bundle), HUE_BRIDGE_ID=BRIDGE_ID)
-    lights = bridge.get("lights", Deadline(10))
-    assert "1" in lights
+def _no_key_reached(server: HueLikeServer) -> None:
+    assert [r.path for r in server.requests_seen if r.carries(APP_KEY)] == []
+
+
+# ----- shipped roots ------------------------------------------------------------------------------------
+
+
+def test_the_shipped_roots_are_signifys() -> None:
+    shipped = {path.name: path for path in CERTS.glob("*.pem")}
+    assert set(shipped) == set(SIGNIFY_ROOTS)
+    for name, fingerprint in SIGNIFY_ROOTS.items():
+        der = ssl.PEM_cert_to_DER_cert(shipped[name].read_text())
+        assert hashlib.sha256(der).hexdigest().upper() == fingerprint, name
+        assert fingerprint in (CERTS / "README.md").read_text()
+
+
+def test_the_roots_are_package_data_and_in_the_image() -> None:
+    """Installed from pyproject (package-data) and copied by the Containerfile (the whole huelights/)."""
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    patterns = pyproject["tool"]["setuptools"]["package-data"]["huelights"]
+    for name in SIGNIFY_ROOTS:
+        assert any(Path("certs", name).match(pattern) for pattern in patterns), name
+    assert "COPY huelights/ /app/huelights/" in (ROOT / "Containerfile").read_text()
+
+
+# ----- accepted -----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("served", ["gen2", "pro"], indirect=True, ids=["gen2-root-signed", "pro-via-intermediate"])
+def test_a_pinned_bridge_id_is_checked_without_asking_the_bridge(served: HueLikeServer, test_root: Path) -> None:
+    bridge = _bridge(served.url, HUE_CA_BUNDLE=str(test_root), HUE_BRIDGE_ID=BRIDGE_ID)
+    assert "1" in bridge.get("lights", Deadline(10))
+    assert [r.path for r in served.requests_seen] == [f"/api/{APP_KEY}/lights"]
+
+
+@pytest.mark.parametrize("served", ["gen2", "pro"], indirect=True, ids=["gen2-root-signed", "pro-via-intermediate"])
+def test_without_a_pinned_id_the_certificate_must_agree_with_api_config_before_the_key_goes(
+    served: HueLikeServer, test_root: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="huelights.tls")
+    bridge = _bridge(served.url, HUE_CA_BUNDLE=str(test_root))
+    assert "1" in bridge.get("lights", Deadline(10))
+    assert "1" in bridge.get("lights", Deadline(10))
+    paths = [r.path for r in served.requests_seen]
+    assert paths == ["/api/config", f"/api/{APP_KEY}/lights", f"/api/{APP_KEY}/lights"]
+    assert not served.requests_seen[0].carries(APP_KEY)
+    logged = [r.getMessage() for r in caplog.records if r.name == "huelights.tls"]
+    assert len(logged) == 1, "logged once per process"
+    assert f"HUE_BRIDGE_ID={BRIDGE_ID}" in logged[0]
+
+
+@pytest.mark.parametrize("served", ["gen2"], indirect=True)
+def test_a_bare_address_means_https(served: HueLikeServer, test_root: Path) -> None:
+    bare = served.url.removeprefix("https://")
+    bridge = _bridge(bare, HUE_CA_BUNDLE=str(test_root))
+    assert bridge.public_config(Deadline(10))["bridgeid"] == BRIDGE_ID.upper()
+    assert [r.path for r in served.requests_seen] == ["/api/config"], "the probe answered the caller's own GET"
+
+
+@pytest.mark.parametrize("served", ["self-signed"], indirect=True)
+def test_a_self_signed_certificate_is_accepted_once_it_is_the_bundle(
+    served: HueLikeServer, pki: TestPKI, tmp_path: Path
+) -> None:
+    bundle = tmp_path / "bridge-cert.pem"
+    bundle.write_bytes(pki.credentials("self-signed").leaf.cert_pem)
+    for pinned in ({"HUE_BRIDGE_ID": BRIDGE_ID}, {}):
+        bridge = _bridge(served.url, HUE_CA_BUNDLE=str(bundle), **pinned)
+        assert "1" in bridge.get("lights", Deadline(10))
+
+
+# ----- refused ------------------------------------------------------------------------------------------
+
+REFUSALS = {
+    # id: ((variant, id the bridge reports in /api/config), pin HUE_BRIDGE_ID?, bundle?, message fragment)
+    "wrong-id-pinned": (("wrong-id", OTHER_BRIDGE_ID), True, True, f"is for bridge {OTHER_BRIDGE_ID}, not {BRIDGE_ID}"),
+    "cert-disagrees-with-api-config": (("gen2", OTHER_BRIDGE_ID), False, True, "reports bridgeid"),
+    "not-a-bridge-id": (("not-a-bridge-id", BRIDGE_ID), False, True, f"does not name a Hue bridge id (CN {NOT_A_BRIDGE_ID!r}"),
+    "not-a-bridge-id-pinned": (("not-a-bridge-id", BRIDGE_ID), True, True, "does not name a Hue bridge id"),
+    "san-only-for-the-ip": (("san-only-ip", BRIDGE_ID), False, True, "(no CN, IP Address 127.0.0.1)"),
+    "foreign-ca": (("foreign-ca", BRIDGE_ID), True, True, "not issued by Signify's Hue roots"),
+    "expired": (("expired", BRIDGE_ID), True, True, "the certificate has expired"),
+    "self-signed-without-bundle": (("self-signed", BRIDGE_ID), True, True, "self-signed certificate"),
+    "test-root-not-trusted-without-bundle": (("gen2", BRIDGE_ID), False, False, "not issued by Signify's Hue roots"),
+}  # fmt: skip
 
 
 @pytest.mark.parametrize(
-    "case",
-    ["wrong bridge id", "other CA", "no bridge id (hostname is the IP)", "system trust store only"],
+    ("served", "pinned", "with_bundle", "fragment"),
+    list(REFUSALS.values()),
+    ids=list(REFUSALS),
+    indirect=["served"],
 )
-def test_verification_failures_are_permanent_and_never_fall_back(tls_bridge: TLSBridge, case: str) -> None:
-    env = {
-        "wrong bridge id": {"HUE_CA_BUNDLE": str(tls_bridge.ca_bundle), "HUE_BRIDGE_ID": "001788fffe000000"},
-        "other CA": {"HUE_CA_BUNDLE": str(tls_bridge.other_ca_bundle), "HUE_BRIDGE_ID": BRIDGE_ID},
-        "no bridge id (hostname is the IP)": {"HUE_CA_BUNDLE": str(tls_bridge.ca_bundle)},
-        "system trust store only": {},
-    }[case]
-    bridge = _bridge(tls_bridge.url, **env)
-    with pytest.raises(PermanentBridgeError, match="TLS verification of the bridge failed") as caught:
-        bridge.get("lights", Deadline(10))
-    assert APP_KEY not in str(caught.value)
+@pytest.mark.parametrize("call", ["get", "pair"])
+def test_a_bad_certificate_is_a_permanent_error_and_the_key_never_leaves(
+    served: HueLikeServer, test_root: Path, pinned: bool, with_bundle: bool, fragment: str, call: str
+) -> None:
+    env = {"HUE_CA_BUNDLE": str(test_root)} if with_bundle else {}
+    if pinned:
+        env["HUE_BRIDGE_ID"] = BRIDGE_ID
+    bridge = _bridge(served.url, **env)
+    with pytest.raises(PermanentBridgeError, match="^TLS verification of the bridge failed: ") as caught:
+        if call == "get":
+            bridge.get("lights", Deadline(10))
+        else:
+            bridge.create_app_key("huelights#test", Deadline(10))
+    message = str(caught.value)
+    assert fragment in message
+    assert APP_KEY not in message
     assert bridge.requests_sent == 1, "a certificate problem is not retried"
+    _no_key_reached(served)
+    assert not [r for r in served.requests_seen if r.method == "POST"], "no pairing before the certificate passed"
+
+
+def test_an_http_bridge_that_redirects_to_https_says_to_use_https() -> None:
+    with serve(None, app_key=APP_KEY, reported_id=BRIDGE_ID, redirect_to_https=True) as server:
+        bridge = _bridge(server.url)
+        with pytest.raises(BridgeRejected, match=r"redirects to https://127\.0\.0\.1:\d+/api/<app-key>/lights") as e:
+            bridge.get("lights", Deadline(10))
+    assert "a bare address like 192.168.1.2 means https" in str(e.value)
+    assert APP_KEY not in str(e.value)
+    assert bridge.requests_sent == 1
+
+
+@pytest.mark.parametrize("served", ["gen2"], indirect=True)
+def test_a_caller_cannot_turn_verification_off_or_widen_the_trust(served: HueLikeServer, test_root: Path) -> None:
+    """verify=False or a CA path on the session (REQUESTS_CA_BUNDLE would set one) changes nothing."""
+    bridge = _bridge(served.url, HUE_BRIDGE_ID=BRIDGE_ID)
+    for verify in (False, str(test_root)):
+        bridge.session.verify = verify
+        with pytest.raises(PermanentBridgeError, match="not issued by Signify's Hue roots"):
+            bridge.get("lights", Deadline(10))
+    _no_key_reached(served)
