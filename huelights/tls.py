@@ -20,6 +20,7 @@ import io
 import json
 import logging
 import re
+import socket
 import ssl
 import threading
 from importlib import resources
@@ -303,3 +304,12 @@ def _find_verification_error(error: BaseException) -> BaseException | None:
             fallback = current
         pending.extend([*current.args, getattr(current, "reason", None), current.__cause__, current.__context__])
     return fallback
+
+
+def peer_certificate(host: str, port: int, context: ssl.SSLContext, timeout: float) -> dict[str, Any]:
+    """Handshake only (nothing is sent after it) and return the verified peer certificate."""
+    with (
+        socket.create_connection((host, port), timeout=timeout) as raw,
+        context.wrap_socket(raw, server_hostname=None) as sock,
+    ):
+        return sock.getpeercert() or {}

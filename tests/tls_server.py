@@ -42,7 +42,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.request = self.server.tls_context.wrap_socket(self.request, server_side=True)
         super().setup()
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the stdlib's name
+    def log_message(self, format: str, *args: Any) -> None:
         pass  # tests read requests_seen, not a log
 
     def _answer(self) -> None:

@@ -105,8 +105,13 @@ class CertificateAuthority:
     def intermediate(self, common_name: str = "Hue Bridge CA (test)") -> CertificateAuthority:
         key = ec.generate_private_key(ec.SECP256R1())
         certificate = (
-            _base(hue_name(common_name, "Signify Hue"), self.issued.certificate.subject, key, _now() - _DAY,
-                  _now() + 3650 * _DAY)  # fmt: skip
+            _base(
+                hue_name(common_name, "Signify Hue"),
+                self.issued.certificate.subject,
+                key,
+                _now() - _DAY,
+                _now() + 3650 * _DAY,
+            )
             .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
             .add_extension(_ca_key_usage(), critical=True)
             .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
@@ -126,8 +131,13 @@ class CertificateAuthority:
         """A server certificate; a bridge's has CN = bridge id and no subjectAltName (san_ips empty)."""
         key = ec.generate_private_key(ec.SECP256R1())
         builder = (
-            _base(hue_name(common_name), self.issued.certificate.subject, key,
-                  not_before or _now() - _DAY, not_after or _now() + 365 * _DAY)  # fmt: skip
+            _base(
+                hue_name(common_name),
+                self.issued.certificate.subject,
+                key,
+                not_before or _now() - _DAY,
+                not_after or _now() + 365 * _DAY,
+            )
             .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
             .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
             .add_extension(self._authority_key_id(), critical=False)
