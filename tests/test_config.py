@@ -18,8 +18,10 @@ BASE = {"HUE_BRIDGE": "192.168.1.2", "HUE_APP_KEY": "abcdefghijklmnop"}
 @pytest.mark.parametrize(
     ("raw", "url"),
     [
-        ("192.168.1.2", "http://192.168.1.2"),
-        ("hue.lan:8080", "http://hue.lan:8080"),
+        # A bare address is https: plain http only when written (the round bridge).
+        ("192.168.1.2", "https://192.168.1.2"),
+        ("hue.lan:8080", "https://hue.lan:8080"),
+        ("http://192.168.1.2", "http://192.168.1.2"),
         ("https://192.168.1.2/", "https://192.168.1.2"),
         ("http://[fd00::2]:80", "http://[fd00::2]:80"),
     ],
