@@ -12,13 +12,18 @@ from __future__ import annotations
 import hashlib
 import logging
 import ssl
+import threading
 import tomllib
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
+import functions_framework
 import pytest
+from werkzeug.serving import make_server
 
 from devstack.bridge.tls import NOT_A_BRIDGE_ID, OTHER_BRIDGE_ID, TestPKI
+from devstack.bridge_sim import SimulatedBridge
 from huelights.bridge import Deadline, HueBridge
 from huelights.config import load_settings
 from huelights.errors import BridgeRejected, PermanentBridgeError
@@ -191,3 +196,55 @@ def test_a_caller_cannot_turn_verification_off_or_widen_the_trust(served: HueLik
         with pytest.raises(PermanentBridgeError, match="not issued by Signify's Hue roots"):
             bridge.get("lights", Deadline(10))
     _no_key_reached(served)
+
+
+# ----- through a function -------------------------------------------------------------------------------
+
+
+def _function(target: str, monkeypatch: pytest.MonkeyPatch, **env: str) -> Any:
+    for name in ("HUE_CA_BUNDLE", "HUE_BRIDGE_ID", "TRIGGER_TOKEN", "HUE_TARGET"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in {"HUE_APP_KEY": APP_KEY, "HUE_MAX_ATTEMPTS": "1", "HUE_VERIFY_DELAY": "0", **env}.items():
+        monkeypatch.setenv(name, value)
+    return functions_framework.create_app(target, str(ROOT / "functions" / target / "main.py")).test_client()
+
+
+@pytest.fixture
+def simulated_over_tls(pki: TestPKI) -> Iterator[tuple[str, SimulatedBridge]]:
+    """The simulated bridge behind a Bridge Pro-style chain (leaf via an intermediate the server sends)."""
+    bridge = SimulatedBridge(config={"bridge": {"bridgeid": BRIDGE_ID.upper()}}, app_key=APP_KEY)
+    server = make_server("127.0.0.1", 0, bridge, threaded=True, ssl_context=pki.credentials("pro").server_context())
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"127.0.0.1:{server.server_port}", bridge
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
+def test_a_function_switches_the_lights_over_verified_https_from_a_bare_address(
+    simulated_over_tls: tuple[str, SimulatedBridge], test_root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    address, bridge = simulated_over_tls
+    client = _function("lights_off", monkeypatch, HUE_BRIDGE=address, HUE_CA_BUNDLE=str(test_root))
+    response = client.post("/", json={})
+    assert response.status_code == 200, response.get_data(as_text=True)
+    assert all(light["state"]["on"] is False for light in bridge.snapshot()["lights"].values())
+    assert bridge.requests()[0]["path"] == "/api/config", "the bridge id is confirmed before the key goes out"
+
+
+@pytest.mark.parametrize("served", ["wrong-id"], indirect=True)
+def test_a_function_answers_500_naming_the_certificate_problem(
+    served: HueLikeServer, test_root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client = _function(
+        "lights_on", monkeypatch, HUE_BRIDGE=served.url, HUE_CA_BUNDLE=str(test_root), HUE_BRIDGE_ID=BRIDGE_ID
+    )
+    response = client.post("/", json={})
+    text = response.get_data(as_text=True)
+    assert response.status_code == 500, text
+    assert f"TLS verification of the bridge failed: the certificate is for bridge {OTHER_BRIDGE_ID}" in text
+    assert APP_KEY not in text
+    assert served.requests_seen == []
