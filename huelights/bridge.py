@@ -207,7 +207,11 @@ class HueBridge:
         except requests.Timeout:
             raise BridgeUnreachable(f"{method} {resource}: no answer within {timeout[1]:.1f}s") from None
         except requests.ConnectionError as error:
-            raise BridgeUnreachable(f"{method} {resource}: cannot reach the bridge ({_reason(error)})") from None
+            reason = _reason(error)
+            if reason == "connection refused" and url.startswith("https://"):
+                # Since https became the default, a round first-generation bridge (http only) lands here.
+                reason += "; a round first-generation bridge has no https: write HUE_BRIDGE=http://<address>"
+            raise BridgeUnreachable(f"{method} {resource}: cannot reach the bridge ({reason})") from None
         except (requests.exceptions.InvalidURL, requests.exceptions.InvalidSchema) as error:
             raise PermanentBridgeError(f"HUE_BRIDGE does not make a valid URL ({type(error).__name__})") from None
         except requests.RequestException as error:

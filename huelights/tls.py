@@ -284,7 +284,7 @@ def failure_message(error: BaseException) -> str:
     elif isinstance(cause, ssl.SSLError):
         detail = f"the TLS handshake failed ({cause.reason or type(cause).__name__}); is HUE_BRIDGE really https?"
     else:
-        detail = f"the TLS handshake failed ({type(error).__name__})"
+        detail = f"the TLS handshake failed ({type(error).__name__}); check HUE_BRIDGE, HUE_CA_BUNDLE and HUE_BRIDGE_ID"
     return f"TLS verification of the bridge failed: {detail}"
 
 

@@ -318,7 +318,7 @@ def test_listing_errors_are_one_line_without_the_key(
 ) -> None:
     env = env_for(sim)
     if fault == "unreachable":
-        env["HUE_BRIDGE"] = f"127.0.0.1:{free_port()}"
+        env["HUE_BRIDGE"] = f"http://127.0.0.1:{free_port()}"
     elif fault == "wrong key":
         env["HUE_APP_KEY"] = WRONG_KEY
     elif fault == "busy":
@@ -348,7 +348,7 @@ def test_missing_key_says_how_to_get_one(sim: RunningBridge, capsys: pytest.Capt
 
 
 def test_flags_override_the_environment(sim: RunningBridge, capsys: pytest.CaptureFixture[str]) -> None:
-    env = {"HUE_BRIDGE": f"127.0.0.1:{free_port()}", "HUE_APP_KEY": WRONG_KEY}
+    env = {"HUE_BRIDGE": f"http://127.0.0.1:{free_port()}", "HUE_APP_KEY": WRONG_KEY}
     status, out, err = run(capsys, ["lights", "--bridge", sim.url, "--key", APP_KEY], env)
     assert status == 0, err
     assert "Sofa lamp" in out
@@ -570,7 +570,7 @@ def test_check_problems_exit_1_with_one_line(capsys: pytest.CaptureFixture[str],
     with bridge.serve("127.0.0.1", 0) as server:
         env = {"HUE_BRIDGE": server.url, "HUE_APP_KEY": APP_KEY, "HUE_MAX_ATTEMPTS": "1", "HUE_TARGET": "all"}
         if case == "unreachable":
-            env["HUE_BRIDGE"] = f"127.0.0.1:{free_port()}"
+            env["HUE_BRIDGE"] = f"http://127.0.0.1:{free_port()}"
         elif case == "wrong key":
             env["HUE_APP_KEY"] = WRONG_KEY
         elif case == "unknown group":

@@ -26,7 +26,7 @@ from devstack.bridge.tls import NOT_A_BRIDGE_ID, OTHER_BRIDGE_ID, TestPKI
 from devstack.bridge_sim import SimulatedBridge
 from huelights.bridge import Deadline, HueBridge
 from huelights.config import load_settings
-from huelights.errors import BridgeRejected, PermanentBridgeError
+from huelights.errors import BridgeRejected, BridgeUnreachable, PermanentBridgeError
 from tests.tls_server import HueLikeServer, serve
 
 BRIDGE_ID = "001788fffe6a2b3c"
@@ -248,3 +248,11 @@ def test_a_function_answers_500_naming_the_certificate_problem(
     assert f"TLS verification of the bridge failed: the certificate is for bridge {OTHER_BRIDGE_ID}" in text
     assert APP_KEY not in text
     assert served.requests_seen == []
+
+
+def test_a_refused_https_connection_mentions_the_round_bridge() -> None:
+    with serve(None, app_key=APP_KEY, reported_id=BRIDGE_ID) as server:
+        port = server.server_address[1]
+    bridge = _bridge(f"127.0.0.1:{port}")  # nothing listens there any more: refused at once
+    with pytest.raises(BridgeUnreachable, match="a round first-generation bridge has no https: write HUE_BRIDGE=http"):
+        bridge.get("lights", Deadline(10))
