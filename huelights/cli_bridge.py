@@ -341,7 +341,7 @@ def trust_cert(settings: Settings, save_to: str, *, assume_yes: bool) -> int:
     say(f"  CN (bridge id)      {bridge_id}")
     say(f"  SHA-256 fingerprint {':'.join(fingerprint[i : i + 2] for i in range(0, len(fingerprint), 2))}")
     say(f"  valid until         {certificate.get('notAfter', '?')}")
-    say("Compare the bridge id with the one the Hue app shows (Settings > My Hue system > the bridge).")
+    say("Compare: the id's last six digits are the end of the bridge's MAC address (label, router's client list).")
     if not assume_yes and not _confirmed("Trust this certificate for this bridge? [y/N] "):
         say("Nothing saved.")
         return 1
