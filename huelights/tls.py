@@ -143,7 +143,8 @@ class BridgeIdentity:
             if seen is None or reported_id != seen:
                 raise BridgeCertificateError(
                     f"the certificate names bridge {seen}, but the bridge reports bridgeid {reported!r} in "
-                    f"/api/config: not the bridge it claims to be; check HUE_BRIDGE, and pin the right id with HUE_BRIDGE_ID"
+                    "/api/config: not the bridge it claims to be; check HUE_BRIDGE, and pin the right id with "
+                    "HUE_BRIDGE_ID"
                 )
             self._expected = seen
         log.info(
