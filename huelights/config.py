@@ -22,6 +22,7 @@ TargetKind = Literal["all", "group", "lights"]
 HOST_LABEL = re.compile(r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
 # Bridges issue keys of letters, digits and '-'; the rest of the URL-safe set is allowed for other bridges.
 APP_KEY_PATTERN = re.compile(r"[A-Za-z0-9._~-]+")
+PEM_CERTIFICATE = "-----BEGIN CERTIFICATE-----"
 
 
 @dataclass(frozen=True)
@@ -164,6 +165,8 @@ def load_settings(env: Mapping[str, str], *, require_app_key: bool = True) -> Se
     ca_bundle = env.get("HUE_CA_BUNDLE", "").strip() or None
     if ca_bundle is not None and not Path(ca_bundle).is_file():
         raise ConfigError("HUE_CA_BUNDLE", f"{ca_bundle} is not a readable file")
+    if ca_bundle is not None and PEM_CERTIFICATE not in Path(ca_bundle).read_text(encoding="ascii", errors="replace"):
+        raise ConfigError("HUE_CA_BUNDLE", f"{ca_bundle} holds no PEM certificate ({PEM_CERTIFICATE} ...)")
     if ca_bundle is not None and not bridge_url.startswith("https://"):
         raise ConfigError("HUE_CA_BUNDLE", "is set but HUE_BRIDGE is not an https:// address")
     bridge_id = env.get("HUE_BRIDGE_ID", "").strip().lower() or None

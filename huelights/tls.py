@@ -212,6 +212,8 @@ class BridgeTLSAdapter(HTTPAdapter):
         # A CA path in `verify` (REQUESTS_CA_BUNDLE, a caller's verify=...) would be added to the context's
         # trust, and False would turn checks off: the trust is the context's alone.
         kwargs["verify"] = True
+        # The bridge is on the LAN; a proxy (HTTPS_PROXY) would also wrap TLS in a way these checks do not see.
+        kwargs["proxies"] = {}
         if self.context.identity.confirmed is None:
             with self._confirm_lock:
                 if self.context.identity.confirmed is None:
