@@ -12,6 +12,8 @@ from __future__ import annotations
 import hashlib
 import logging
 import ssl
+import subprocess
+import sys
 import threading
 import tomllib
 from collections.abc import Iterator
@@ -24,6 +26,7 @@ from werkzeug.serving import make_server
 
 from devstack.bridge.tls import NOT_A_BRIDGE_ID, OTHER_BRIDGE_ID, TestPKI
 from devstack.bridge_sim import SimulatedBridge
+from devstack.image_staging import stage
 from huelights.bridge import Deadline, HueBridge
 from huelights.config import load_settings
 from huelights.errors import BridgeRejected, BridgeUnreachable, PermanentBridgeError
@@ -80,13 +83,26 @@ def test_the_shipped_roots_are_signifys() -> None:
         assert fingerprint in (CERTS / "README.md").read_text()
 
 
-def test_the_roots_are_package_data_and_in_the_image() -> None:
-    """Installed from pyproject (package-data) and copied by the Containerfile (the whole huelights/)."""
+def test_the_roots_are_package_data() -> None:
+    """An installed huelights (pip install .) carries them too, not only the image."""
     pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
     patterns = pyproject["tool"]["setuptools"]["package-data"]["huelights"]
     for name in SIGNIFY_ROOTS:
         assert any(Path("certs", name).match(pattern) for pattern in patterns), name
-    assert "COPY huelights/ /app/huelights/" in (ROOT / "Containerfile").read_text()
+
+
+def test_the_image_carries_the_roots_and_the_staged_library_loads_them(tmp_path: Path) -> None:
+    """Staged as the Containerfile copies it (devstack.image_staging), the library finds its roots."""
+    workdir = stage("lights_off", tmp_path)
+    for name in SIGNIFY_ROOTS:
+        assert (workdir / "huelights" / "certs" / name).read_bytes() == (CERTS / name).read_bytes()
+    probe = "import huelights, huelights.tls as t; print(huelights.__file__); print(len(t.trust_store(None)))"
+    result = subprocess.run(
+        [sys.executable, "-c", probe], cwd=workdir, capture_output=True, text=True, timeout=60, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    library, count = result.stdout.split()
+    assert Path(library).is_relative_to(workdir) and count == str(len(SIGNIFY_ROOTS))
 
 
 # ----- accepted -----------------------------------------------------------------------------------------
