@@ -329,15 +329,12 @@ def trust_cert(settings: Settings, save_to: str, *, assume_yes: bool) -> int:
     except tls.BridgeCertificateError as error:
         raise PermanentBridgeError(f"not a Hue bridge certificate: {error.message}") from None
     except ssl.SSLCertVerificationError as error:
-        raise PermanentBridgeError(
-            f"the bridge's certificate is not self-signed ({error.verify_message}) and its issuer is not sent: "
-            "trust-cert can only pin a self-signed certificate; set HUE_CA_BUNDLE to the issuing CA instead"
-        ) from None
+        raise PermanentBridgeError(f"nothing saved: {tls.failure_message(error)}") from None
     except OSError as error:
         raise BridgeUnreachable(f"cannot reach {address[0]}:{address[1]} ({type(error).__name__})") from None
     bridge_id = tls.common_name(certificate) or "?"
     fingerprint = hashlib.sha256(ssl.PEM_cert_to_DER_cert(pem)).hexdigest().upper()
-    say(f"{settings.bridge_url} presents a self-signed certificate (older bridge firmware):")
+    say(f"{settings.bridge_url} presents a certificate that Signify's roots do not vouch for:")
     say(f"  CN (bridge id)      {bridge_id}")
     say(f"  SHA-256 fingerprint {':'.join(fingerprint[i : i + 2] for i in range(0, len(fingerprint), 2))}")
     say(f"  valid until         {certificate.get('notAfter', '?')}")

@@ -188,6 +188,9 @@ def bridge_context(ca_bundle: str | None, bridge_id: str | None) -> BridgeContex
     context.check_hostname = False  # the address is not in a bridge certificate; the CN check replaces it
     context.verify_mode = ssl.CERT_REQUIRED
     context.minimum_version = ssl.TLSVersion.TLSv1_2
+    # A certificate in HUE_CA_BUNDLE is an anchor even when it is not a root: the bridge's own certificate
+    # (saved by trust-cert, or an emulator's) works whether or not it signed itself. Signify's are roots.
+    context.verify_flags |= ssl.VERIFY_X509_PARTIAL_CHAIN
     for text in trust_store(ca_bundle):
         context.load_verify_locations(cadata=text)
     context.identity = BridgeIdentity(bridge_id)

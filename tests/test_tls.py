@@ -150,6 +150,24 @@ def test_a_self_signed_certificate_is_accepted_once_it_is_the_bundle(
         assert "1" in bridge.get("lights", Deadline(10))
 
 
+EMULATOR_ID = "020000fffe000001"
+
+
+@pytest.mark.parametrize("variant", ["gen2", "self-signed"], ids=["leaf-of-an-unsent-ca", "self-signed"])
+def test_an_emulator_works_with_its_own_certificate_as_the_bundle(variant: str, tmp_path: Path) -> None:
+    """A bridge emulator serving its own certificate: HUE_CA_BUNDLE=<that certificate>, the id pinned."""
+    credentials = TestPKI(EMULATOR_ID).credentials(variant)
+    bundle = tmp_path / "emulator.pem"
+    bundle.write_bytes(credentials.leaf.cert_pem)
+    with serve(credentials.server_context(), app_key=APP_KEY, reported_id=EMULATOR_ID) as server:
+        bridge = _bridge(server.url, HUE_CA_BUNDLE=str(bundle), HUE_BRIDGE_ID=EMULATOR_ID)
+        assert "1" in bridge.get("lights", Deadline(10))
+        wrong = _bridge(server.url, HUE_CA_BUNDLE=str(bundle), HUE_BRIDGE_ID=BRIDGE_ID)
+        with pytest.raises(PermanentBridgeError, match=f"the certificate is for bridge {EMULATOR_ID}, not {BRIDGE_ID}"):
+            wrong.get("lights", Deadline(10))
+    assert len(server.requests_seen) == 1
+
+
 # ----- refused ------------------------------------------------------------------------------------------
 
 REFUSALS = {
