@@ -236,8 +236,13 @@ class BridgeTLSAdapter(HTTPAdapter):
         probe = requests.Request("GET", f"{url.scheme}://{url.netloc}{PUBLIC_CONFIG_PATH}").prepare()
         probe.headers.update({k: v for k, v in request.headers.items() if k.lower() == "user-agent"})
         raw = super().send(probe, **{**kwargs, "stream": True})
+        body = b""
         try:
-            body = raw.raw.read(CONFIG_BODY_LIMIT + 1, decode_content=True)
+            # iter_content, not raw.read: a broken or stalled answer then raises requests' own exceptions.
+            for chunk in raw.iter_content(8192):
+                body += chunk
+                if len(body) > CONFIG_BODY_LIMIT:
+                    break
         except BaseException:
             raw.close()
             raise
@@ -245,9 +250,15 @@ class BridgeTLSAdapter(HTTPAdapter):
             raw.close()
         else:
             raw.raw.release_conn()  # read to the end: the caller's request can reuse this verified connection
+        if len(body) > CONFIG_BODY_LIMIT:
+            refused = BridgeCertificateError(
+                f"cannot confirm the bridge id: /api/config answered with over {CONFIG_BODY_LIMIT // 1024} KiB, "
+                "which no Hue bridge does; check HUE_BRIDGE, or pin the id with HUE_BRIDGE_ID"
+            )
+            raise requests.exceptions.SSLError(refused, request=request)
         answers_caller = request.method == "GET" and url.path == PUBLIC_CONFIG_PATH
         rebuilt = self._rebuild(probe, raw, body)
-        if raw.status_code != 200 or len(body) > CONFIG_BODY_LIMIT:
+        if raw.status_code != 200:
             return rebuilt
         try:
             config = json.loads(body)

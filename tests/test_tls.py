@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 import ssl
 import subprocess
 import sys
@@ -29,7 +30,7 @@ from devstack.bridge_sim import SimulatedBridge
 from devstack.image_staging import stage
 from huelights.bridge import Deadline, HueBridge
 from huelights.config import load_settings
-from huelights.errors import BridgeRejected, BridgeUnreachable, PermanentBridgeError
+from huelights.errors import BridgeBusy, BridgeRejected, BridgeUnreachable, PermanentBridgeError
 from tests.tls_server import HueLikeServer, serve
 
 BRIDGE_ID = "001788fffe6a2b3c"
@@ -129,6 +130,36 @@ def test_without_a_pinned_id_the_certificate_must_agree_with_api_config_before_t
     logged = [r.getMessage() for r in caplog.records if r.name == "huelights.tls"]
     assert len(logged) == 1, "logged once per process"
     assert f"HUE_BRIDGE_ID={BRIDGE_ID}" in logged[0]
+
+
+@pytest.mark.parametrize("served", ["gen2"], indirect=True)
+def test_the_bridge_id_is_confirmed_over_the_connection_that_then_carries_the_key(
+    served: HueLikeServer, test_root: Path
+) -> None:
+    bridge = _bridge(served.url, HUE_CA_BUNDLE=str(test_root))
+    bridge.get("lights", Deadline(10))
+    assert (len(served.requests_seen), served.connections) == (2, 1)
+
+
+@pytest.mark.parametrize(
+    ("answer", "error", "message"),
+    [
+        ((503, b"busy"), BridgeBusy, "GET lights: HTTP 503 from the bridge"),
+        ((200, b"<html>busy</html>"), BridgeBusy, "body that is not JSON"),
+        ((200, b"[]"), PermanentBridgeError, "the bridge reports bridgeid None"),
+        ((200, b"[" + b" " * 70000 + b"]"), PermanentBridgeError, "/api/config answered with over 64 KiB"),
+    ],
+    ids=["503", "html", "no-bridgeid", "oversized"],
+)
+@pytest.mark.parametrize("served", ["gen2"], indirect=True)
+def test_an_unusable_api_config_answer_is_reported_and_the_key_stays_home(
+    served: HueLikeServer, test_root: Path, answer: tuple[int, bytes], error: type[Exception], message: str
+) -> None:
+    served.config_answer = answer
+    bridge = _bridge(served.url, HUE_CA_BUNDLE=str(test_root))
+    with pytest.raises(error, match=re.escape(message)):
+        bridge.get("lights", Deadline(10))
+    assert [r.path for r in served.requests_seen] == ["/api/config"]
 
 
 @pytest.mark.parametrize("served", ["gen2"], indirect=True)

@@ -37,6 +37,7 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
     def setup(self) -> None:
+        self.server.count_connection()
         if self.server.tls_context is not None:
             self.request.settimeout(HANDSHAKE_TIMEOUT)
             self.request = self.server.tls_context.wrap_socket(self.request, server_side=True)
@@ -50,7 +51,7 @@ class _Handler(BaseHTTPRequestHandler):
         body = self.rfile.read(length) if length else b""
         self.server.record(SeenRequest(self.command, self.path, dict(self.headers.items()), body))
         status, headers, payload = self.server.respond(self.command, self.path)
-        data = json.dumps(payload).encode() if payload is not None else b""
+        data = payload if isinstance(payload, bytes) else json.dumps(payload).encode() if payload is not None else b""
         self.send_response(status)
         for name, value in headers.items():
             self.send_header(name, value)
@@ -84,6 +85,9 @@ class HueLikeServer(ThreadingHTTPServer):
         self.app_key = app_key
         self.reported_id = reported_id
         self.redirect_to_https = redirect_to_https
+        self.config_answer: tuple[int, bytes] | None = None
+        """Set to (status, body) to answer /api/config with that instead (a busy or broken bridge)."""
+        self.connections = 0
         self._lock = threading.Lock()
         self._seen: list[SeenRequest] = []
 
@@ -97,6 +101,10 @@ class HueLikeServer(ThreadingHTTPServer):
         with self._lock:
             return list(self._seen)
 
+    def count_connection(self) -> None:
+        with self._lock:
+            self.connections += 1
+
     def record(self, request: SeenRequest) -> None:
         with self._lock:
             self._seen.append(request)
@@ -104,6 +112,8 @@ class HueLikeServer(ThreadingHTTPServer):
     def respond(self, method: str, path: str) -> tuple[int, dict[str, str], Any]:
         if self.redirect_to_https:
             return 301, {"Location": f"https://127.0.0.1:{self.server_address[1]}{path}"}, None
+        if method == "GET" and path == "/api/config" and self.config_answer is not None:
+            return self.config_answer[0], {}, self.config_answer[1]
         if method == "GET" and path == "/api/config":
             return 200, {}, {"name": "TLS test bridge", "bridgeid": self.reported_id.upper(), "modelid": "BSB002"}
         if method == "GET" and path == f"/api/{self.app_key}/lights":
