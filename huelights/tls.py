@@ -120,10 +120,13 @@ class BridgeIdentity:
         cn = cn.lower()
         with self._lock:
             if self._expected is not None and cn != self._expected:
-                where = "HUE_BRIDGE_ID" if self.pinned_by_config else "the id this process confirmed earlier"
+                if self.pinned_by_config:
+                    where, fix = "HUE_BRIDGE_ID", "fix HUE_BRIDGE, or HUE_BRIDGE_ID if you replaced the bridge"
+                else:
+                    where, fix = "confirmed at this process's first call", "if you replaced the bridge, restart"
                 raise BridgeCertificateError(
                     f"the certificate is for bridge {cn}, not {self._expected} ({where}): another bridge "
-                    "answers at this address; fix HUE_BRIDGE, or HUE_BRIDGE_ID if the bridge was replaced"
+                    f"answers at this address; {fix}"
                 )
             if self._expected is None:
                 if self._seen is not None and cn != self._seen:

@@ -141,6 +141,19 @@ def test_the_bridge_id_is_confirmed_over_the_connection_that_then_carries_the_ke
     assert (len(served.requests_seen), served.connections) == (2, 1)
 
 
+@pytest.mark.parametrize("served", ["gen2"], indirect=True)
+def test_a_confirmed_id_holds_for_every_later_connection(served: HueLikeServer, test_root: Path, pki: TestPKI) -> None:
+    """Another bridge showing up at the address later (a new connection) is refused, not learned anew."""
+    bridge = _bridge(served.url, HUE_CA_BUNDLE=str(test_root))
+    bridge.get("lights", Deadline(10))
+    served.tls_context = pki.credentials("wrong-id").server_context()
+    served.reported_id = OTHER_BRIDGE_ID
+    bridge.session.close()  # drops the kept-alive connection: the next call makes a new one
+    with pytest.raises(PermanentBridgeError, match=f"is for bridge {OTHER_BRIDGE_ID}, not {BRIDGE_ID} \\(confirmed"):
+        bridge.get("lights", Deadline(10))
+    assert len(served.requests_seen) == 2
+
+
 @pytest.mark.parametrize(
     ("answer", "error", "message"),
     [
