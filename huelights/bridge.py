@@ -201,14 +201,17 @@ class HueBridge:
         try:
             response = self.session.request(method, url, json=body, timeout=timeout, allow_redirects=False)
         except requests.exceptions.SSLError as error:
-            raise PermanentBridgeError(
-                f"TLS verification of the bridge failed (check HUE_CA_BUNDLE and HUE_BRIDGE_ID): "
-                f"{self.redact(str(error))}"
-            ) from None
+            from huelights.tls import failure_message
+
+            raise PermanentBridgeError(self.redact(failure_message(error))) from None
         except requests.Timeout:
             raise BridgeUnreachable(f"{method} {resource}: no answer within {timeout[1]:.1f}s") from None
         except requests.ConnectionError as error:
-            raise BridgeUnreachable(f"{method} {resource}: cannot reach the bridge ({_reason(error)})") from None
+            reason = _reason(error)
+            if reason == "connection refused" and url.startswith("https://"):
+                # Since https became the default, a round first-generation bridge (http only) lands here.
+                reason += "; a round first-generation bridge has no https: write HUE_BRIDGE=http://<address>"
+            raise BridgeUnreachable(f"{method} {resource}: cannot reach the bridge ({reason})") from None
         except (requests.exceptions.InvalidURL, requests.exceptions.InvalidSchema) as error:
             raise PermanentBridgeError(f"HUE_BRIDGE does not make a valid URL ({type(error).__name__})") from None
         except requests.RequestException as error:
@@ -223,7 +226,8 @@ class HueBridge:
             location = self.redact(response.headers.get("Location", "?"))
             raise BridgeRejected(
                 f"{method} {resource}: the bridge redirects to {location}; "
-                "set HUE_BRIDGE to that scheme (a Hue Bridge Pro serves v1 only on https://)"
+                "set HUE_BRIDGE to that scheme (a Hue Bridge Pro serves the API only on https://; "
+                "a bare address like 192.168.1.2 means https)"
             )
         if status == 429 or status >= 500:
             raise BridgeBusy(f"{method} {resource}: HTTP {status} from the bridge")

@@ -22,6 +22,7 @@ TargetKind = Literal["all", "group", "lights"]
 HOST_LABEL = re.compile(r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
 # Bridges issue keys of letters, digits and '-'; the rest of the URL-safe set is allowed for other bridges.
 APP_KEY_PATTERN = re.compile(r"[A-Za-z0-9._~-]+")
+PEM_CERTIFICATE = "-----BEGIN CERTIFICATE-----"
 
 
 @dataclass(frozen=True)
@@ -43,7 +44,7 @@ class Target:
 @dataclass(frozen=True)
 class Settings:
     bridge_url: str
-    """Base URL of the bridge without a trailing slash, e.g. `http://192.168.1.2`."""
+    """Base URL of the bridge without a trailing slash, e.g. `https://192.168.1.2`."""
     app_key: str = field(repr=False)
     target: Target = Target("all")
     trigger_token: str | None = field(default=None, repr=False)
@@ -86,8 +87,9 @@ def parse_target(raw: str) -> Target:
 def parse_bridge_url(raw: str) -> str:
     text = raw.strip()
     if "://" not in text:
-        # A bare address means the LAN's plain-HTTP v1 API, as every Hue bridge before the Pro serves it.
-        text = "http://" + text
+        # A bare address means https: the Bridge Pro serves nothing else and Signify is removing plain
+        # HTTP from the square bridge too. Plain HTTP only when written (the round bridge has no https).
+        text = "https://" + text
     parts = urlsplit(text)
     if parts.scheme not in ("http", "https"):
         raise ConfigError("HUE_BRIDGE", f"scheme {parts.scheme!r} is not http or https")
@@ -163,6 +165,8 @@ def load_settings(env: Mapping[str, str], *, require_app_key: bool = True) -> Se
     ca_bundle = env.get("HUE_CA_BUNDLE", "").strip() or None
     if ca_bundle is not None and not Path(ca_bundle).is_file():
         raise ConfigError("HUE_CA_BUNDLE", f"{ca_bundle} is not a readable file")
+    if ca_bundle is not None and PEM_CERTIFICATE not in Path(ca_bundle).read_text(encoding="ascii", errors="replace"):
+        raise ConfigError("HUE_CA_BUNDLE", f"{ca_bundle} holds no PEM certificate ({PEM_CERTIFICATE} ...)")
     if ca_bundle is not None and not bridge_url.startswith("https://"):
         raise ConfigError("HUE_CA_BUNDLE", "is set but HUE_BRIDGE is not an https:// address")
     bridge_id = env.get("HUE_BRIDGE_ID", "").strip().lower() or None

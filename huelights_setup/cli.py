@@ -15,7 +15,7 @@ import secrets
 import sys
 from collections.abc import Callable, Mapping, Sequence
 
-from huelights.bridge import HueBridge
+from huelights.bridge import Deadline, HueBridge
 from huelights.config import Settings, load_settings, parse_app_key, parse_trigger_token
 from huelights.errors import BridgeError, BridgeUnreachable, ConfigError, TargetNotFound, Unauthorized
 from huelights_setup import cli_bridge, cli_kube
@@ -96,8 +96,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     bridge = argparse.ArgumentParser(add_help=False)
     bridge.add_argument("--bridge", metavar="ADDRESS", help="bridge address or URL (default: $HUE_BRIDGE)")
-    bridge.add_argument("--ca-bundle", metavar="FILE", help="CA bundle for an https:// bridge ($HUE_CA_BUNDLE)")
-    bridge.add_argument("--bridge-id", metavar="ID", help="bridge id = certificate name for https ($HUE_BRIDGE_ID)")
+    bridge.add_argument(
+        "--ca-bundle", metavar="FILE", help="extra CA or saved self-signed certificate to trust ($HUE_CA_BUNDLE)"
+    )
+    bridge.add_argument("--bridge-id", metavar="ID", help="pin the bridge id, the certificate's CN ($HUE_BRIDGE_ID)")
     key = argparse.ArgumentParser(add_help=False)
     key.add_argument("--key", metavar="KEY", help="application key (default: $HUE_APP_KEY; prefer the variable)")
     as_json = argparse.ArgumentParser(add_help=False)
@@ -149,13 +151,26 @@ def build_parser() -> argparse.ArgumentParser:
 
     config = commands.add_parser(
         "config",
-        help="print the Kubernetes ConfigMap with the bridge and target",
+        parents=[bridge],
+        help="print the Kubernetes ConfigMap with the bridge, its id and the target",
         description=f"Prints the ConfigMap {cli_kube.CONFIG_NAME!r} (knative/base/config.yaml) for the bridge "
-        "address and the target, after checking their syntax (check them against the bridge with `check`).",
+        "address, the bridge id the functions pin, and the target, after checking their syntax. Without "
+        "--bridge-id an https bridge is asked for its id (over verified TLS, no key sent); check the rest "
+        "against the bridge with `check`.",
     )
-    config.add_argument("--bridge", metavar="ADDRESS", help="bridge address or URL (default: $HUE_BRIDGE)")
     config.add_argument("--target", help="all, group:<id or name>, lights:<id or name>,... (default: $HUE_TARGET)")
-    config.add_argument("--bridge-id", metavar="ID", help="bridge id, for an https:// bridge ($HUE_BRIDGE_ID)")
+
+    trust = commands.add_parser(
+        "trust-cert",
+        parents=[bridge],
+        help="save an older bridge's self-signed certificate as the HUE_CA_BUNDLE to trust",
+        description="For a bridge whose firmware still signs its own certificate (not Signify's roots): "
+        "fetches the certificate, shows its CN (the bridge id) and SHA-256 fingerprint, and after you "
+        "confirm, saves it to --save. Then set HUE_CA_BUNDLE to that file and HUE_BRIDGE_ID to the id. "
+        "Nothing is saved for a bridge that Signify's roots already vouch for.",
+    )
+    trust.add_argument("--save", metavar="FILE", required=True, help="new file for the certificate (PEM)")
+    trust.add_argument("--yes", action="store_true", help="trust without asking (you compared the id yourself)")
 
     check = commands.add_parser(
         "check",
@@ -181,7 +196,12 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
         if args.command == "secret":
             return print_secret(args, environment)
         if args.command == "config":
-            return print_config(args, environment)
+            settings = settings_without_key(args, environment)
+            bridge = HueBridge(settings)
+            return print_config(args, environment, bridge, settings)
+        if args.command == "trust-cert":
+            settings = settings_without_key(args, environment)
+            return cli_bridge.trust_cert(settings, args.save, assume_yes=args.yes)
         if args.command == "pair":
             settings = settings_without_key(args, environment)
             bridge = HueBridge(settings)
@@ -194,8 +214,8 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
     except ConfigError as error:
         return fail(f"configuration error: {error}{_config_hint(error, args)}", status=2)
     except BridgeError as error:
-        assert bridge is not None, "only commands with a bridge raise BridgeError"
-        return fail(describe_bridge_error(error, bridge, settings), status=1)
+        text = describe_bridge_error(error, bridge, settings) if bridge is not None else str(error)
+        return fail(text, status=1)
     except KeyboardInterrupt:
         return fail("interrupted", status=1)
     finally:
@@ -221,19 +241,30 @@ def print_secret(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     return 0
 
 
-def print_config(args: argparse.Namespace, env: Mapping[str, str]) -> int:
+def print_config(args: argparse.Namespace, env: Mapping[str, str], bridge: HueBridge, connection: Settings) -> int:
     merged = command_env(args, env, ("HUE_BRIDGE", "HUE_TARGET", "HUE_BRIDGE_ID", "HUE_BUDGET_SECONDS"))
     settings = load_settings(merged, require_app_key=False)
+    bridge_id = settings.bridge_id or ""
+    https = settings.bridge_url.startswith("https://")
+    if https and not bridge_id:
+        # Verified like a function's first call: chain to Signify's roots, CN = the bridgeid it reports.
+        info = bridge.public_config(Deadline(connection.budget_seconds))
+        bridge_id = str(info.get("bridgeid", "")).lower()
+        cli_bridge.say(f"huelights: bridge id {bridge_id} read from the bridge (certificate and /api/config agree)")
     data = {
-        "HUE_BRIDGE": merged["HUE_BRIDGE"].strip(),
+        "HUE_BRIDGE": settings.bridge_url,
+        "HUE_BRIDGE_ID": bridge_id,
         "HUE_TARGET": str(settings.target),
         "HUE_BUDGET_SECONDS": f"{settings.budget_seconds:g}",
     }
-    if settings.bridge_id:
-        data["HUE_BRIDGE_ID"] = settings.bridge_id
     print(cli_kube.config_manifest(data), flush=True)
-    if settings.bridge_url.startswith("https://"):
-        cli_bridge.say("huelights: an https:// bridge also needs HUE_CA_BUNDLE, a file mounted into the pods")
+    if connection.ca_bundle:
+        cli_bridge.say(
+            "huelights: the pods need the same HUE_CA_BUNDLE: create the ConfigMap huelights-ca-bundle from it and "
+            "add the component knative/components/ca-bundle (docs/deploy.md)"
+        )
+    elif not https:
+        cli_bridge.say("huelights: plain http: only for the round first-generation bridge, which has no https")
     return 0
 
 
@@ -259,6 +290,8 @@ def describe_bridge_error(error: BridgeError, bridge: HueBridge, settings: Setti
         hint = f"; `{PROG} pair` makes a new one"
     elif isinstance(error, TargetNotFound):
         hint = f"; `{PROG} lights` and `{PROG} groups` list the values that work"
+    elif str(error).startswith("TLS verification") and "self-signed" in str(error):
+        hint = f"; `{PROG} trust-cert --save bridge-cert.pem` shows it and saves it after you confirm"
     return f"bridge {settings.bridge_url}: {text}{hint}"
 
 

@@ -8,19 +8,24 @@ raised as BridgeError and become one line on stderr in cli.main.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import math
 import os
+import ssl
 import sys
+import tempfile
 import time
 from collections.abc import Mapping
 from typing import Any, TextIO
+from urllib.parse import urlsplit
 
 from huelights.actions import ACTIONS, Action, Inventory, find_resource, id_order
 from huelights.bridge import Deadline, HueBridge
 from huelights.config import Settings, parse_target
 from huelights.errors import (
     BridgeBusy,
+    BridgeUnreachable,
     ConfigError,
     LinkButtonNotPressed,
     PermanentBridgeError,
@@ -69,6 +74,8 @@ def pair(args: argparse.Namespace, bridge: HueBridge, settings: Settings) -> int
     info = bridge.public_config(Deadline(settings.budget_seconds))
     bridge_id = str(info.get("bridgeid", "?")).lower()
     say(f"Bridge {info.get('name', '?')!r} at {settings.bridge_url}: id {bridge_id}, model {info.get('modelid', '?')}")
+    if settings.bridge_url.startswith("https://"):
+        say(f"  its certificate is verified: issued for bridge {bridge_id} by {_trusted_by(settings)}")
     say(f"Press the round link button on the bridge now; waiting up to {args.wait:g} s.")
     key = poll_for_key(bridge, settings, args.device_type, args.wait, args.interval)
     if save_to is None:
@@ -78,10 +85,9 @@ def pair(args: argparse.Namespace, bridge: HueBridge, settings: Settings) -> int
         with os.fdopen(fd, "w") as file:
             file.write(f"HUE_APP_KEY={key}\n")
         say(f"Saved the new key to {save_to} (HUE_APP_KEY=..., readable only by you).")
-    say(f"Paired as {args.device_type!r}. Next: export HUE_BRIDGE={settings.bridge_url} and HUE_APP_KEY, then")
+    pin = f" HUE_BRIDGE_ID={bridge_id}" if settings.bridge_url.startswith("https://") else ""
+    say(f"Paired as {args.device_type!r}. Next: export HUE_BRIDGE={settings.bridge_url}{pin} and HUE_APP_KEY, then")
     say(f"  {PROG} groups; {PROG} check; {PROG} secret | kubectl apply -f -")
-    if settings.bridge_url.startswith("https://") and not settings.bridge_id:
-        say(f"For https also set HUE_BRIDGE_ID={bridge_id} and HUE_CA_BUNDLE (the Hue root CA).")
     return 0
 
 
@@ -207,12 +213,19 @@ def listing(command: str, bridge: HueBridge, settings: Settings, *, as_json: boo
 # ----- check ------------------------------------------------------------------------------------------
 
 
+def _trusted_by(settings: Settings) -> str:
+    return "Signify's Hue roots or HUE_CA_BUNDLE" if settings.ca_bundle else "Signify's Hue roots"
+
+
 def _transport_note(settings: Settings) -> str:
     if not settings.bridge_url.startswith("https://"):
-        return "plain HTTP: the key crosses the LAN unencrypted (bridges with firmware 1.24+ also serve https)"
-    if settings.ca_bundle and settings.bridge_id:
-        return "TLS verified with HUE_CA_BUNDLE, certificate name = HUE_BRIDGE_ID"
-    return "TLS verified with the system trust store; a Hue certificate needs HUE_CA_BUNDLE and HUE_BRIDGE_ID"
+        return (
+            "plain HTTP: the key crosses the LAN unencrypted; only the round first-generation bridge needs it "
+            "(write the bare address or https:// for any other)"
+        )
+    if settings.bridge_id:
+        return f"TLS verified against {_trusted_by(settings)}, certificate CN = HUE_BRIDGE_ID"
+    return f"TLS verified against {_trusted_by(settings)}, certificate CN = the bridgeid of /api/config"
 
 
 def dry_run_status(action: Action, state: Mapping[str, Any]) -> str:
@@ -236,6 +249,8 @@ def check(bridge: HueBridge, settings: Settings) -> int:
     if settings.bridge_id and settings.bridge_id != bridge_id:
         raise PermanentBridgeError(f"HUE_BRIDGE_ID is {settings.bridge_id}, but the bridge there is {bridge_id}")
     print(f"  ok    bridge answers: {info.get('name', '?')!r}, id {bridge_id}, model {info.get('modelid', '?')}")
+    if settings.bridge_url.startswith("https://") and not settings.bridge_id:
+        print(f"  note  pin this bridge: HUE_BRIDGE_ID={bridge_id} (`{PROG} config` writes it into the ConfigMap)")
     lights = _resources(bridge.get("lights", deadline), "lights")
     print(f"  ok    application key accepted; the bridge has {len(lights)} light(s)")
     inventory = Inventory()
@@ -278,3 +293,68 @@ def check(bridge: HueBridge, settings: Settings) -> int:
     print()
     print(f"No problems found ({warnings} warning(s)).")
     return 0
+
+
+# ----- trust-cert ---------------------------------------------------------------------------------------
+
+
+def trust_cert(settings: Settings, save_to: str, *, assume_yes: bool) -> int:
+    """Trust on first use, explicitly: show an older bridge's self-signed certificate, save it once confirmed."""
+    from huelights import tls  # loads requests: only for this command
+
+    parts = urlsplit(settings.bridge_url)
+    if parts.scheme != "https" or parts.hostname is None:
+        raise ConfigError("HUE_BRIDGE", "trust-cert needs an https bridge (the round bridge has no certificate)")
+    if os.path.lexists(save_to):
+        raise ConfigError("--save", f"{save_to} already exists; name a new file")
+    address = (parts.hostname, parts.port or 443)
+    timeout = settings.connect_timeout + settings.read_timeout
+    try:
+        certificate = tls.peer_certificate(*address, tls.bridge_context(None, None), timeout)
+        say(f"The certificate of {settings.bridge_url} is issued by Signify for bridge {tls.common_name(certificate)}:")
+        say("nothing to trust by hand. Leave HUE_CA_BUNDLE unset.")
+        return 0
+    except ssl.SSLCertVerificationError as error:
+        if isinstance(error, tls.BridgeCertificateError):
+            raise PermanentBridgeError(f"TLS verification of the bridge failed: {error.message}") from None
+    except OSError as error:
+        raise BridgeUnreachable(f"cannot reach {address[0]}:{address[1]} ({type(error).__name__})") from None
+    try:
+        pem = ssl.get_server_certificate(address, timeout=timeout)  # handshake only: nothing is sent
+        with tempfile.NamedTemporaryFile("w", suffix=".pem") as candidate:
+            candidate.write(pem)
+            candidate.flush()
+            # The functions' own checks with this file as HUE_CA_BUNDLE: save only what will work.
+            certificate = tls.peer_certificate(*address, tls.bridge_context(candidate.name, None), timeout)
+    except tls.BridgeCertificateError as error:
+        raise PermanentBridgeError(f"not a Hue bridge certificate: {error.message}") from None
+    except ssl.SSLCertVerificationError as error:
+        raise PermanentBridgeError(f"nothing saved: {tls.failure_message(error)}") from None
+    except OSError as error:
+        raise BridgeUnreachable(f"cannot reach {address[0]}:{address[1]} ({type(error).__name__})") from None
+    bridge_id = tls.common_name(certificate) or "?"
+    fingerprint = hashlib.sha256(ssl.PEM_cert_to_DER_cert(pem)).hexdigest().upper()
+    say(f"{settings.bridge_url} presents a certificate that Signify's roots do not vouch for:")
+    say(f"  CN (bridge id)      {bridge_id}")
+    say(f"  SHA-256 fingerprint {':'.join(fingerprint[i : i + 2] for i in range(0, len(fingerprint), 2))}")
+    say(f"  valid until         {certificate.get('notAfter', '?')}")
+    say("Compare: the id's last six digits are the end of the bridge's MAC address (label, router's client list).")
+    if not assume_yes and not _confirmed("Trust this certificate for this bridge? [y/N] "):
+        say("Nothing saved.")
+        return 1
+    fd = os.open(save_to, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    with os.fdopen(fd, "w") as file:
+        file.write(pem)
+    say(f"Saved to {save_to}. Use it: export HUE_CA_BUNDLE={save_to} HUE_BRIDGE_ID={bridge_id}")
+    say(f"In the cluster: kubectl -n gohome create configmap huelights-ca-bundle --from-file=ca.pem={save_to}")
+    say("  and add the component knative/components/ca-bundle (docs/deploy.md).")
+    return 0
+
+
+def _confirmed(question: str) -> bool:
+    if not sys.stdin.isatty():
+        say("Not a terminal: pass --yes to trust it without asking.")
+        return False
+    sys.stderr.write(question)
+    sys.stderr.flush()
+    return sys.stdin.readline().strip().lower() in ("y", "yes")

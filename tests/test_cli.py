@@ -8,34 +8,32 @@ from __future__ import annotations
 import json
 import os
 import shlex
-import ssl
 import stat
 import subprocess
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec
 from werkzeug.serving import make_server
 
 from devstack.bridge import SimulatedBridge
+from devstack.bridge.tls import TestPKI
 from huelights.actions import Inventory
 from huelights.bridge import Deadline, HueBridge
 from huelights.config import load_settings, parse_target
 from huelights_setup.cli import main
 from tests import devstack_fixtures as fx
-from tests import test_tls
 from tests.devstack_fixtures import APP_KEY, PYTHON, REPO, RunningBridge, free_port, wait_until
 
 sim = fx.sim  # fixtures, used by name
-tls_bridge = test_tls.tls_bridge
 
 WRONG_KEY = "wrong-key-0123456789abcdef"
+TLS_BRIDGE_ID = "001788fffe6a2b3c"
 
 
 def env_for(sim: RunningBridge, **extra: str) -> dict[str, str]:
@@ -320,7 +318,7 @@ def test_listing_errors_are_one_line_without_the_key(
 ) -> None:
     env = env_for(sim)
     if fault == "unreachable":
-        env["HUE_BRIDGE"] = f"127.0.0.1:{free_port()}"
+        env["HUE_BRIDGE"] = f"http://127.0.0.1:{free_port()}"
     elif fault == "wrong key":
         env["HUE_APP_KEY"] = WRONG_KEY
     elif fault == "busy":
@@ -350,7 +348,7 @@ def test_missing_key_says_how_to_get_one(sim: RunningBridge, capsys: pytest.Capt
 
 
 def test_flags_override_the_environment(sim: RunningBridge, capsys: pytest.CaptureFixture[str]) -> None:
-    env = {"HUE_BRIDGE": f"127.0.0.1:{free_port()}", "HUE_APP_KEY": WRONG_KEY}
+    env = {"HUE_BRIDGE": f"http://127.0.0.1:{free_port()}", "HUE_APP_KEY": WRONG_KEY}
     status, out, err = run(capsys, ["lights", "--bridge", sim.url, "--key", APP_KEY], env)
     assert status == 0, err
     assert "Sofa lamp" in out
@@ -444,7 +442,13 @@ def test_secret_refuses_values_a_function_would_refuse(
 
 
 def test_config_manifest_matches_knative_base(capsys: pytest.CaptureFixture[str]) -> None:
-    env = {"HUE_BRIDGE": "192.168.1.2", "HUE_TARGET": " GROUP: Living room ", "HUE_APP_KEY": "never-printed"}
+    # With the bridge id given, config is offline (this address is not loopback: nothing may go there).
+    env = {
+        "HUE_BRIDGE": "192.168.1.2",
+        "HUE_BRIDGE_ID": "001788FFFE5A1B2C",
+        "HUE_TARGET": " GROUP: Living room ",
+        "HUE_APP_KEY": "never-printed",
+    }
     status, out, err = run(capsys, ["config"], env)
     assert status == 0, err
     config = yaml.safe_load(out)
@@ -452,7 +456,8 @@ def test_config_manifest_matches_knative_base(capsys: pytest.CaptureFixture[str]
     assert config["metadata"]["name"] == base["metadata"]["name"] == "huelights-config"
     assert _walk(_knative_documents(), "configMapRef")[0]["name"] == "huelights-config"
     assert config["data"] == {
-        "HUE_BRIDGE": "192.168.1.2",
+        "HUE_BRIDGE": "https://192.168.1.2",
+        "HUE_BRIDGE_ID": "001788fffe5a1b2c",
         "HUE_TARGET": "group:Living room",
         "HUE_BUDGET_SECONDS": "25",
     }
@@ -478,7 +483,15 @@ def test_config_flags_and_bridge_id(capsys: pytest.CaptureFixture[str]) -> None:
         "HUE_BUDGET_SECONDS": "40",
         "HUE_BRIDGE_ID": "001788fffe5a1b2c",
     }
-    assert "HUE_CA_BUNDLE" in err
+    assert err == "", "an https bridge needs nothing more: Signify's roots are in the image"
+
+
+def test_config_for_the_round_bridge_keeps_plain_http_and_pins_nothing(capsys: pytest.CaptureFixture[str]) -> None:
+    status, out, err = run(capsys, ["config"], {"HUE_BRIDGE": "http://192.168.1.2"})
+    assert status == 0, err
+    data = yaml.safe_load(out)["data"]
+    assert (data["HUE_BRIDGE"], data["HUE_BRIDGE_ID"]) == ("http://192.168.1.2", "")
+    assert "only for the round first-generation bridge" in err
 
 
 @pytest.mark.parametrize(
@@ -557,7 +570,7 @@ def test_check_problems_exit_1_with_one_line(capsys: pytest.CaptureFixture[str],
     with bridge.serve("127.0.0.1", 0) as server:
         env = {"HUE_BRIDGE": server.url, "HUE_APP_KEY": APP_KEY, "HUE_MAX_ATTEMPTS": "1", "HUE_TARGET": "all"}
         if case == "unreachable":
-            env["HUE_BRIDGE"] = f"127.0.0.1:{free_port()}"
+            env["HUE_BRIDGE"] = f"http://127.0.0.1:{free_port()}"
         elif case == "wrong key":
             env["HUE_APP_KEY"] = WRONG_KEY
         elif case == "unknown group":
@@ -604,29 +617,33 @@ def test_check_validates_the_whole_environment_like_a_function(
 # ----- TLS, as the functions do it ----------------------------------------------------------------------
 
 
+@dataclass
+class TLSSim:
+    url: str
+    bridge: SimulatedBridge
+    test_root: Path
+    pki: TestPKI
+
+
 @pytest.fixture(scope="module")
-def tls_sim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[test_tls.TLSBridge]:
-    """Like test_tls.tls_bridge, but /api/config names the same bridge id as the certificate, as on a real one."""
-    folder = tmp_path_factory.mktemp("cli-tls")
-    ca_key, leaf_key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
-    ca = test_tls._certificate("root-bridge", ca_key, "root-bridge", ca_key, ca=True)
-    test_tls._pem(
-        folder / "leaf.pem", test_tls._certificate(test_tls.BRIDGE_ID, leaf_key, "root-bridge", ca_key, ca=False)
-    )
-    (folder / "leaf.key").write_bytes(
-        leaf_key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        )
-    )
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(folder / "leaf.pem", folder / "leaf.key")
-    bridge = SimulatedBridge(config={"bridge": {"bridgeid": test_tls.BRIDGE_ID.upper()}}, app_key=test_tls.APP_KEY)
+def pki() -> TestPKI:
+    return TestPKI(TLS_BRIDGE_ID)
+
+
+@pytest.fixture
+def tls_sim(pki: TestPKI, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[TLSSim]:
+    """The simulated bridge over TLS with the certificate variant `request.param` (default: a gen-2 bridge's).
+
+    /api/config names the same bridge id as the certificate, as on a real bridge.
+    """
+    variant = getattr(request, "param", "gen2")
+    bridge = SimulatedBridge(config={"bridge": {"bridgeid": TLS_BRIDGE_ID.upper()}}, app_key=APP_KEY)
+    context = pki.credentials(variant).server_context()
     server = make_server("127.0.0.1", 0, bridge, threaded=True, ssl_context=context)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        ca_bundle = test_tls._pem(folder / "ca.pem", ca)
-        yield test_tls.TLSBridge(f"https://127.0.0.1:{server.server_port}", ca_bundle, ca_bundle)
+        yield TLSSim(f"https://127.0.0.1:{server.server_port}", bridge, pki.write_root(tmp_path / "root.pem"), pki)
     finally:
         server.shutdown()
         server.server_close()
@@ -634,33 +651,99 @@ def tls_sim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[test_tls.TLSBr
 
 
 def test_lights_and_check_over_tls_with_ca_bundle_and_bridge_id(
-    tls_sim: test_tls.TLSBridge, capsys: pytest.CaptureFixture[str]
+    tls_sim: TLSSim, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    flags = ["--bridge", tls_sim.url, "--ca-bundle", str(tls_sim.ca_bundle), "--bridge-id", test_tls.BRIDGE_ID]
-    status, out, err = run(capsys, ["lights", *flags, "--key", test_tls.APP_KEY], {})
+    flags = ["--bridge", tls_sim.url, "--ca-bundle", str(tls_sim.test_root), "--bridge-id", TLS_BRIDGE_ID]
+    status, out, err = run(capsys, ["lights", *flags, "--key", APP_KEY], {})
     assert status == 0, err
     assert "Sofa lamp" in out
-    status, out, err = run(capsys, ["check", *flags], {"HUE_APP_KEY": test_tls.APP_KEY})
+    status, out, err = run(capsys, ["check", *flags], {"HUE_APP_KEY": APP_KEY})
     assert status == 0, err
-    assert "note  TLS verified with HUE_CA_BUNDLE, certificate name = HUE_BRIDGE_ID" in out
-    assert f"id {test_tls.BRIDGE_ID}" in out
+    assert "note  TLS verified against Signify's Hue roots or HUE_CA_BUNDLE, certificate CN = HUE_BRIDGE_ID" in out
+    assert f"id {TLS_BRIDGE_ID}" in out
+    assert "pin this bridge" not in out
 
 
+def test_check_without_a_bridge_id_confirms_it_and_says_how_to_pin_it(
+    tls_sim: TLSSim, capsys: pytest.CaptureFixture[str]
+) -> None:
+    env = {"HUE_BRIDGE": tls_sim.url, "HUE_CA_BUNDLE": str(tls_sim.test_root), "HUE_APP_KEY": APP_KEY}
+    status, out, err = run(capsys, ["check"], env)
+    assert status == 0, err
+    assert "certificate CN = the bridgeid of /api/config" in out
+    assert f"note  pin this bridge: HUE_BRIDGE_ID={TLS_BRIDGE_ID}" in out
+
+
+def test_pair_over_https_prints_the_bridge_id_to_pin(tls_sim: TLSSim, capsys: pytest.CaptureFixture[str]) -> None:
+    tls_sim.bridge.press_link_button()
+    status, out, err = run(capsys, ["pair", "--ca-bundle", str(tls_sim.test_root)], {"HUE_BRIDGE": tls_sim.url})
+    assert status == 0, err
+    assert out.strip() and out.strip() != APP_KEY  # a new key
+    assert f"certificate is verified: issued for bridge {TLS_BRIDGE_ID}" in err
+    assert f"export HUE_BRIDGE={tls_sim.url} HUE_BRIDGE_ID={TLS_BRIDGE_ID} and HUE_APP_KEY" in err
+
+
+def test_config_reads_the_bridge_id_over_verified_tls(tls_sim: TLSSim, capsys: pytest.CaptureFixture[str]) -> None:
+    bare = tls_sim.url.removeprefix("https://")
+    env = {"HUE_BRIDGE": bare, "HUE_CA_BUNDLE": str(tls_sim.test_root), "HUE_APP_KEY": "never-sent-0123456789"}
+    status, out, err = run(capsys, ["config"], env)
+    assert status == 0, err
+    data = yaml.safe_load(out)["data"]
+    assert (data["HUE_BRIDGE"], data["HUE_BRIDGE_ID"]) == (tls_sim.url, TLS_BRIDGE_ID)
+    assert "huelights-ca-bundle" in err and "knative/components/ca-bundle" in err
+    assert [r["path"] for r in tls_sim.bridge.requests()] == ["/api/config"]
+
+
+@pytest.mark.parametrize("tls_sim", ["foreign-ca"], indirect=True)
 def test_a_wrong_certificate_is_a_clear_error_without_the_key(
-    tls_bridge: test_tls.TLSBridge, capsys: pytest.CaptureFixture[str]
+    tls_sim: TLSSim, capsys: pytest.CaptureFixture[str]
 ) -> None:
     env = {
-        "HUE_BRIDGE": tls_bridge.url,
-        "HUE_APP_KEY": test_tls.APP_KEY,
-        "HUE_CA_BUNDLE": str(tls_bridge.other_ca_bundle),
-        "HUE_BRIDGE_ID": test_tls.BRIDGE_ID,
+        "HUE_BRIDGE": tls_sim.url,
+        "HUE_APP_KEY": APP_KEY,
+        "HUE_CA_BUNDLE": str(tls_sim.test_root),
+        "HUE_BRIDGE_ID": TLS_BRIDGE_ID,
     }
     status, out, err = run(capsys, ["groups"], env)
     assert status == 1
     assert out == ""
     line = one_error_line(err)
-    assert "TLS verification of the bridge failed (check HUE_CA_BUNDLE and HUE_BRIDGE_ID)" in line
-    assert test_tls.APP_KEY not in line
+    assert "TLS verification of the bridge failed: the certificate is not issued by Signify's Hue roots" in line
+    assert APP_KEY not in line
+    assert tls_sim.bridge.requests() == []
+
+
+@pytest.mark.parametrize("tls_sim", ["self-signed"], indirect=True)
+def test_trust_cert_shows_and_saves_a_self_signed_certificate_that_then_works(
+    tls_sim: TLSSim, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    status, _, err = run(capsys, ["groups"], {"HUE_BRIDGE": tls_sim.url, "HUE_APP_KEY": APP_KEY})
+    assert status == 1
+    assert "self-signed certificate" in err and "trust-cert --save" in err
+    saved = tmp_path / "bridge-cert.pem"
+    status, out, err = run(capsys, ["trust-cert", "--save", str(saved)], {"HUE_BRIDGE": tls_sim.url})
+    assert (status, saved.exists()) == (1, False), "not a terminal and no --yes: nothing is trusted"
+    assert tls_sim.pki.credentials("self-signed").leaf.fingerprint() in err
+    status, out, err = run(capsys, ["trust-cert", "--save", str(saved), "--yes"], {"HUE_BRIDGE": tls_sim.url})
+    assert status == 0, err
+    assert f"CN (bridge id)      {TLS_BRIDGE_ID}" in err
+    assert saved.read_bytes() == tls_sim.pki.credentials("self-signed").leaf.cert_pem
+    env = {"HUE_BRIDGE": tls_sim.url, "HUE_APP_KEY": APP_KEY, "HUE_CA_BUNDLE": str(saved)}
+    status, out, err = run(capsys, ["lights", "--bridge-id", TLS_BRIDGE_ID], env)
+    assert status == 0, err
+    assert "Sofa lamp" in out
+
+
+@pytest.mark.parametrize("tls_sim", ["expired"], indirect=True)
+def test_trust_cert_saves_nothing_that_would_not_work(
+    tls_sim: TLSSim, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    saved = tmp_path / "bridge-cert.pem"
+    status, _, err = run(capsys, ["trust-cert", "--save", str(saved), "--yes"], {"HUE_BRIDGE": tls_sim.url})
+    assert status == 1
+    assert not saved.exists()
+    assert "nothing saved: TLS verification of the bridge failed: the certificate has expired" in one_error_line(err)
+    assert tls_sim.bridge.requests() == []
 
 
 # ----- as a real process --------------------------------------------------------------------------------

@@ -18,8 +18,10 @@ BASE = {"HUE_BRIDGE": "192.168.1.2", "HUE_APP_KEY": "abcdefghijklmnop"}
 @pytest.mark.parametrize(
     ("raw", "url"),
     [
-        ("192.168.1.2", "http://192.168.1.2"),
-        ("hue.lan:8080", "http://hue.lan:8080"),
+        # A bare address is https: plain http only when written (the round bridge).
+        ("192.168.1.2", "https://192.168.1.2"),
+        ("hue.lan:8080", "https://hue.lan:8080"),
+        ("http://192.168.1.2", "http://192.168.1.2"),
         ("https://192.168.1.2/", "https://192.168.1.2"),
         ("http://[fd00::2]:80", "http://[fd00::2]:80"),
     ],
@@ -120,3 +122,13 @@ def test_a_function_with_a_missing_setting_stops_at_start_with_one_line() -> Non
     )
     assert process.returncode != 0
     assert process.stderr.strip().splitlines() == ["huelights: configuration error: HUE_APP_KEY: is not set"]
+
+
+def test_a_ca_bundle_must_hold_a_pem_certificate(tmp_path: Path) -> None:
+    der = tmp_path / "bridge.der"
+    der.write_bytes(b"0\x82\x01\x0a not PEM")
+    with pytest.raises(ConfigError, match=r"^HUE_CA_BUNDLE: .*holds no PEM certificate"):
+        load_settings({**BASE, "HUE_CA_BUNDLE": str(der)})
+    pem = tmp_path / "bridge.pem"
+    pem.write_text("-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n")
+    assert load_settings({**BASE, "HUE_CA_BUNDLE": str(pem)}).ca_bundle == str(pem)

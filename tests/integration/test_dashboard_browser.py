@@ -112,7 +112,7 @@ def real_bridge_stack(browser_installed: None, tmp_path: Path) -> Iterator[Stack
     bridge = start_process(args, tmp_path / "bridge.log")
     try:
         wait_for_http(f"http://127.0.0.1:{port}/api/config", timeout=30, proc=bridge)
-        bridge_env = {"HUE_BRIDGE": f"127.0.0.1:{port}", "HUE_APP_KEY": key}
+        bridge_env = {"HUE_BRIDGE": f"http://127.0.0.1:{port}", "HUE_APP_KEY": key}
         with run_stack(tmp_path / "stack.log", TOKEN, bridge_env=bridge_env) as running:
             yield running
     finally:
