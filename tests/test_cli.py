@@ -1,4 +1,6 @@
-"""`python -m huelights`: every command against the simulated bridge on 127.0.0.1, in-process and as a process.
+"""`python -m huelights`: every command against the simulated bridge on 127.0.0.1, in-process.
+
+The same commands as a process: tests/integration/test_cli_process.py.
 
 main() gets its environment as an argument, so no HUE_* variable of the machine running the tests leaks in.
 """
@@ -6,12 +8,8 @@ main() gets its environment as an argument, so no HUE_* variable of the machine 
 from __future__ import annotations
 
 import json
-import os
 import shlex
-import ssl
 import stat
-import subprocess
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,21 +17,14 @@ from typing import Any
 
 import pytest
 import yaml
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from werkzeug.serving import make_server
 
 from devstack.bridge_sim import SimulatedBridge
 from huelights.actions import Inventory
 from huelights.bridge import Deadline, HueBridge
 from huelights.cli import main
 from huelights.config import load_settings, parse_target
-from tests import devstack_fixtures as fx
-from tests import test_tls
-from tests.devstack_fixtures import APP_KEY, PYTHON, REPO, RunningBridge, free_port, wait_until
-
-sim = fx.sim  # fixtures, used by name
-tls_bridge = test_tls.tls_bridge
+from tests.support import tls
+from tests.support.servers import APP_KEY, REPO, RunningBridge, free_port, press_link_button_after_polls
 
 WRONG_KEY = "wrong-key-0123456789abcdef"
 
@@ -59,20 +50,6 @@ def one_error_line(err: str) -> str:
 def commands_sent(sim: RunningBridge) -> int:
     counts = sim.bridge.counts()
     return int(counts["light_commands"] + counts["group_commands"])
-
-
-def press_link_button_after_polls(sim: RunningBridge, polls: int) -> threading.Thread:
-    """Press the button once the CLI has been told 101 `polls` times, like a person walking to the bridge."""
-
-    def press() -> None:
-        wait_until(
-            lambda: sum(r["method"] == "POST" for r in sim.bridge.requests()) >= polls, timeout=10, interval=0.01
-        )
-        sim.bridge.press_link_button()
-
-    thread = threading.Thread(target=press, daemon=True)
-    thread.start()
-    return thread
 
 
 # ----- help ---------------------------------------------------------------------------------------------
@@ -605,106 +582,38 @@ def test_check_validates_the_whole_environment_like_a_function(
 
 
 @pytest.fixture(scope="module")
-def tls_sim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[test_tls.TLSBridge]:
-    """Like test_tls.tls_bridge, but /api/config names the same bridge id as the certificate, as on a real one."""
-    folder = tmp_path_factory.mktemp("cli-tls")
-    ca_key, leaf_key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
-    ca = test_tls._certificate("root-bridge", ca_key, "root-bridge", ca_key, ca=True)
-    test_tls._pem(
-        folder / "leaf.pem", test_tls._certificate(test_tls.BRIDGE_ID, leaf_key, "root-bridge", ca_key, ca=False)
-    )
-    (folder / "leaf.key").write_bytes(
-        leaf_key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        )
-    )
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(folder / "leaf.pem", folder / "leaf.key")
-    bridge = SimulatedBridge(config={"bridge": {"bridgeid": test_tls.BRIDGE_ID.upper()}}, app_key=test_tls.APP_KEY)
-    server = make_server("127.0.0.1", 0, bridge, threaded=True, ssl_context=context)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        ca_bundle = test_tls._pem(folder / "ca.pem", ca)
-        yield test_tls.TLSBridge(f"https://127.0.0.1:{server.server_port}", ca_bundle, ca_bundle)
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
+def tls_sim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tls.TLSBridge]:
+    """Like the tls_bridge fixture, but /api/config names the same bridge id as the certificate, as on a real one."""
+    bridge = SimulatedBridge(config={"bridge": {"bridgeid": tls.BRIDGE_ID.upper()}}, app_key=tls.APP_KEY)
+    with tls.serve_tls(bridge, tmp_path_factory.mktemp("cli-tls")) as running:
+        yield running
 
 
 def test_lights_and_check_over_tls_with_ca_bundle_and_bridge_id(
-    tls_sim: test_tls.TLSBridge, capsys: pytest.CaptureFixture[str]
+    tls_sim: tls.TLSBridge, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    flags = ["--bridge", tls_sim.url, "--ca-bundle", str(tls_sim.ca_bundle), "--bridge-id", test_tls.BRIDGE_ID]
-    status, out, err = run(capsys, ["lights", *flags, "--key", test_tls.APP_KEY], {})
+    flags = ["--bridge", tls_sim.url, "--ca-bundle", str(tls_sim.ca_bundle), "--bridge-id", tls.BRIDGE_ID]
+    status, out, err = run(capsys, ["lights", *flags, "--key", tls.APP_KEY], {})
     assert status == 0, err
     assert "Sofa lamp" in out
-    status, out, err = run(capsys, ["check", *flags], {"HUE_APP_KEY": test_tls.APP_KEY})
+    status, out, err = run(capsys, ["check", *flags], {"HUE_APP_KEY": tls.APP_KEY})
     assert status == 0, err
     assert "note  TLS verified with HUE_CA_BUNDLE, certificate name = HUE_BRIDGE_ID" in out
-    assert f"id {test_tls.BRIDGE_ID}" in out
+    assert f"id {tls.BRIDGE_ID}" in out
 
 
 def test_a_wrong_certificate_is_a_clear_error_without_the_key(
-    tls_bridge: test_tls.TLSBridge, capsys: pytest.CaptureFixture[str]
+    tls_bridge: tls.TLSBridge, capsys: pytest.CaptureFixture[str]
 ) -> None:
     env = {
         "HUE_BRIDGE": tls_bridge.url,
-        "HUE_APP_KEY": test_tls.APP_KEY,
+        "HUE_APP_KEY": tls.APP_KEY,
         "HUE_CA_BUNDLE": str(tls_bridge.other_ca_bundle),
-        "HUE_BRIDGE_ID": test_tls.BRIDGE_ID,
+        "HUE_BRIDGE_ID": tls.BRIDGE_ID,
     }
     status, out, err = run(capsys, ["groups"], env)
     assert status == 1
     assert out == ""
     line = one_error_line(err)
     assert "TLS verification of the bridge failed (check HUE_CA_BUNDLE and HUE_BRIDGE_ID)" in line
-    assert test_tls.APP_KEY not in line
-
-
-# ----- as a real process --------------------------------------------------------------------------------
-
-
-def _process_env(**values: str) -> dict[str, str]:
-    clean = {name: value for name, value in os.environ.items() if not name.startswith(("HUE_", "TRIGGER_"))}
-    return {**clean, **values}
-
-
-def test_python_m_huelights_as_a_process(sim: RunningBridge) -> None:
-    env = _process_env(HUE_BRIDGE=sim.url, HUE_APP_KEY=APP_KEY, HUE_TARGET="group:Living room")
-    listing = subprocess.run(
-        [PYTHON, "-m", "huelights", "groups", "--json"], env=env, capture_output=True, text=True, timeout=60, cwd=REPO
-    )
-    assert listing.returncode == 0, listing.stderr
-    assert json.loads(listing.stdout)[1]["target"] == "group:Living room"
-
-    check = subprocess.run(
-        [PYTHON, "-m", "huelights", "check"], env=env, capture_output=True, text=True, timeout=60, cwd=REPO
-    )
-    assert check.returncode == 0, check.stderr
-    assert "No problems found" in check.stdout
-
-    env["HUE_TARGET"] = "group:Kitchen"
-    failed = subprocess.run(
-        [PYTHON, "-m", "huelights", "check"], env=env, capture_output=True, text=True, timeout=60, cwd=REPO
-    )
-    assert failed.returncode == 1
-    assert failed.stderr.count("\n") == 1 and "no group (room or zone)" in failed.stderr
-
-
-def test_pair_as_a_process_with_the_link_button(sim: RunningBridge) -> None:
-    presser = press_link_button_after_polls(sim, polls=2)
-    paired = subprocess.run(
-        [PYTHON, "-m", "huelights", "pair", "--bridge", sim.url, "--interval", "0.1", "--wait", "20"],
-        env=_process_env(),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        cwd=REPO,
-        stdin=subprocess.DEVNULL,
-    )
-    presser.join(timeout=5)
-    assert paired.returncode == 0, paired.stderr
-    assert paired.stdout.strip() in sim.bridge.app_keys
-    assert "waiting for the link button: 20 s left" in paired.stderr
+    assert tls.APP_KEY not in line

@@ -28,7 +28,7 @@ from devstack.manifests import http_routes, ping_sources
 from devstack.pingsource import DemoClock, PingScheduler
 from devstack.stack import _pump
 from huelights.config import load_settings
-from tests.devstack_fixtures import REPO, CaptureServer
+from tests.support.servers import REPO, CaptureServer
 
 TORONTO = ZoneInfo("America/Toronto")
 JSON = {"Content-Type": "application/json"}

@@ -13,7 +13,7 @@ import responses
 from cloudevents.conversion import to_structured
 from cloudevents.http import CloudEvent, from_http
 
-from tests.conftest import API, APP_KEY, BRIDGE, all_lights, hue_error, success
+from tests.support.hue import API, APP_KEY, BRIDGE, all_lights, hue_error, success
 
 ROOT = Path(__file__).resolve().parent.parent
 FUNCTIONS = {"lights_off": "lights-off", "lights_on": "lights-on", "colorloop": "colorloop"}
