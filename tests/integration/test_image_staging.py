@@ -219,9 +219,15 @@ def test_make_images_explains_a_missing_engine(tmp_path: Path) -> None:
     fake.mkdir()
     (fake / "docker").write_text("#!/bin/sh\necho 'Cannot connect to the Docker daemon' >&2\nexit 1\n")
     (fake / "docker").chmod(0o755)
+    # Only the tools the script needs: a podman or docker installed on this machine must not be found
+    # (a working one would build, and pull base images from a registry).
+    for tool in ("bash", "dirname", "sed", "head", "timeout", "tr"):
+        found = shutil.which(tool)
+        assert found, tool
+        (fake / tool).symlink_to(found)
     result = subprocess.run(
         [str(ROOT / "scripts" / "build-images.sh")],
-        env={"PATH": f"{fake}:/usr/bin:/bin", "CONTAINER_ENGINE": "podman docker"},
+        env={"PATH": str(fake), "CONTAINER_ENGINE": "podman docker"},
         capture_output=True,
         text=True,
         timeout=60,
