@@ -10,7 +10,17 @@ import responses
 
 from huelights.actions import COLORLOOP, LIGHTS_OFF, LIGHTS_ON, Action, Inventory, Runner
 from huelights.bridge import HueBridge
-from tests.conftest import API, APP_KEY, GROUPS, FakeClock, all_lights, hue_error, lights_with, make_settings, success
+from tests.support.hue import (
+    API,
+    APP_KEY,
+    GROUPS,
+    FakeClock,
+    all_lights,
+    hue_error,
+    lights_with,
+    make_settings,
+    success,
+)
 
 
 def make_runner(clock: FakeClock, **overrides: Any) -> tuple[Runner, str]:

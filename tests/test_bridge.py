@@ -18,7 +18,7 @@ from huelights.errors import (
     ResourceNotFound,
     Unauthorized,
 )
-from tests.conftest import API, APP_KEY, LIGHTS, FakeClock, hue_error, make_settings, success
+from tests.support.hue import API, APP_KEY, LIGHTS, FakeClock, hue_error, make_settings, success
 
 LIGHT_STATE = f"{API}/lights/1/state"
 

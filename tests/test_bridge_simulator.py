@@ -5,7 +5,6 @@ All traffic goes to a SimulatedBridge served on 127.0.0.1 with an ephemeral port
 
 from __future__ import annotations
 
-import signal
 import time
 
 import pytest
@@ -13,10 +12,7 @@ import requests
 
 from devstack.bridge import SimulatedBridge
 from devstack.bridge import model as hue_model
-from tests import devstack_fixtures as fx
-from tests.devstack_fixtures import PYTHON, RunningBridge, free_port, start_process, stop_process_group, wait_for_http
-
-sim = fx.sim  # fixture, used by name
+from tests.support.servers import RunningBridge
 
 TIMEOUT = 5
 
@@ -444,27 +440,3 @@ def test_admin_http_api_mirrors_the_python_api(sim: RunningBridge) -> None:
 def test_paths_outside_the_api_get_nginx_404(sim: RunningBridge) -> None:
     response = requests.get(f"{sim.url}/nothing-here", timeout=TIMEOUT)
     assert response.status_code == 404 and "nginx" in response.text
-
-
-def test_cli_serves_and_stops_on_sigterm(tmp_path) -> None:
-    port = free_port()
-    config = tmp_path / "bridge.yaml"
-    config.write_text("lights:\n  '5': {name: Only, type: Dimmable light}\n")
-    proc = start_process(
-        [PYTHON, "-m", "devstack.bridge", "--port", str(port), "--app-key", "clikey", "--config", str(config)],
-        tmp_path / "bridge.log",
-    )
-    try:
-        wait_for_http(f"http://127.0.0.1:{port}/api/config", proc=proc)
-        lights = requests.get(f"http://127.0.0.1:{port}/api/clikey/lights", timeout=TIMEOUT).json()
-        assert list(lights) == ["5"]
-        # A second instance on the same port explains itself instead of a traceback.
-        second = start_process([PYTHON, "-m", "devstack.bridge", "--port", str(port)], tmp_path / "second.log")
-        try:
-            assert second.wait(timeout=15) == 1
-        finally:
-            stop_process_group(second, timeout=5)
-        assert "is in use" in (tmp_path / "second.log").read_text()
-    finally:
-        code = stop_process_group(proc, signal.SIGTERM, timeout=10)
-    assert code == 0, (tmp_path / "bridge.log").read_text()

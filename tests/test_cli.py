@@ -1,4 +1,6 @@
-"""`python -m huelights_setup`: every command against the simulated bridge on 127.0.0.1, in-process and as a process.
+"""`python -m huelights_setup`: every command against the simulated bridge on 127.0.0.1, in-process.
+
+The same commands as a process: tests/integration/test_cli_process.py.
 
 main() gets its environment as an argument, so no HUE_* variable of the machine running the tests leaks in.
 """
@@ -6,10 +8,8 @@ main() gets its environment as an argument, so no HUE_* variable of the machine 
 from __future__ import annotations
 
 import json
-import os
 import shlex
 import stat
-import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -27,10 +27,7 @@ from huelights.actions import Inventory
 from huelights.bridge import Deadline, HueBridge
 from huelights.config import load_settings, parse_target
 from huelights_setup.cli import main
-from tests import devstack_fixtures as fx
-from tests.devstack_fixtures import APP_KEY, PYTHON, REPO, RunningBridge, free_port, wait_until
-
-sim = fx.sim  # fixtures, used by name
+from tests.support.servers import APP_KEY, REPO, RunningBridge, free_port, press_link_button_after_polls
 
 WRONG_KEY = "wrong-key-0123456789abcdef"
 TLS_BRIDGE_ID = "001788fffe6a2b3c"
@@ -57,20 +54,6 @@ def one_error_line(err: str) -> str:
 def commands_sent(sim: RunningBridge) -> int:
     counts = sim.bridge.counts()
     return int(counts["light_commands"] + counts["group_commands"])
-
-
-def press_link_button_after_polls(sim: RunningBridge, polls: int) -> threading.Thread:
-    """Press the button once the CLI has been told 101 `polls` times, like a person walking to the bridge."""
-
-    def press() -> None:
-        wait_until(
-            lambda: sum(r["method"] == "POST" for r in sim.bridge.requests()) >= polls, timeout=10, interval=0.01
-        )
-        sim.bridge.press_link_button()
-
-    thread = threading.Thread(target=press, daemon=True)
-    thread.start()
-    return thread
 
 
 # ----- help ---------------------------------------------------------------------------------------------
@@ -744,55 +727,3 @@ def test_trust_cert_saves_nothing_that_would_not_work(
     assert not saved.exists()
     assert "nothing saved: TLS verification of the bridge failed: the certificate has expired" in one_error_line(err)
     assert tls_sim.bridge.requests() == []
-
-
-# ----- as a real process --------------------------------------------------------------------------------
-
-
-def _process_env(**values: str) -> dict[str, str]:
-    clean = {name: value for name, value in os.environ.items() if not name.startswith(("HUE_", "TRIGGER_"))}
-    return {**clean, **values}
-
-
-def test_python_m_huelights_as_a_process(sim: RunningBridge) -> None:
-    env = _process_env(HUE_BRIDGE=sim.url, HUE_APP_KEY=APP_KEY, HUE_TARGET="group:Living room")
-    listing = subprocess.run(
-        [PYTHON, "-m", "huelights_setup", "groups", "--json"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        cwd=REPO,
-    )
-    assert listing.returncode == 0, listing.stderr
-    assert json.loads(listing.stdout)[1]["target"] == "group:Living room"
-
-    check = subprocess.run(
-        [PYTHON, "-m", "huelights_setup", "check"], env=env, capture_output=True, text=True, timeout=60, cwd=REPO
-    )
-    assert check.returncode == 0, check.stderr
-    assert "No problems found" in check.stdout
-
-    env["HUE_TARGET"] = "group:Kitchen"
-    failed = subprocess.run(
-        [PYTHON, "-m", "huelights_setup", "check"], env=env, capture_output=True, text=True, timeout=60, cwd=REPO
-    )
-    assert failed.returncode == 1
-    assert failed.stderr.count("\n") == 1 and "no group (room or zone)" in failed.stderr
-
-
-def test_pair_as_a_process_with_the_link_button(sim: RunningBridge) -> None:
-    presser = press_link_button_after_polls(sim, polls=2)
-    paired = subprocess.run(
-        [PYTHON, "-m", "huelights_setup", "pair", "--bridge", sim.url, "--interval", "0.1", "--wait", "20"],
-        env=_process_env(),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        cwd=REPO,
-        stdin=subprocess.DEVNULL,
-    )
-    presser.join(timeout=5)
-    assert paired.returncode == 0, paired.stderr
-    assert paired.stdout.strip() in sim.bridge.app_keys
-    assert "waiting for the link button: 20 s left" in paired.stderr

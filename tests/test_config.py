@@ -1,9 +1,9 @@
-"""Settings from the environment: defaults, validation, and the one-line failure at start."""
+"""Settings from the environment: defaults, validation, and the one-line failure at start.
+
+A function process that stops at start: tests/integration/test_functions_live.py."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -11,7 +11,6 @@ import pytest
 from huelights.config import Target, load_settings, parse_bridge_url, parse_target
 from huelights.errors import ConfigError
 
-ROOT = Path(__file__).resolve().parent.parent
 BASE = {"HUE_BRIDGE": "192.168.1.2", "HUE_APP_KEY": "abcdefghijklmnop"}
 
 
@@ -99,29 +98,6 @@ def test_secrets_are_not_in_the_settings_repr() -> None:
     settings = load_settings({**BASE, "TRIGGER_TOKEN": "token-token-token-token"})
     assert "abcdefghijklmnop" not in repr(settings)
     assert "token-token" not in repr(settings)
-
-
-def test_a_function_with_a_missing_setting_stops_at_start_with_one_line() -> None:
-    env = {"PATH": str(Path(sys.executable).parent), "HUE_BRIDGE": "127.0.0.1:9"}
-    process = subprocess.run(
-        [
-            str(Path(sys.executable).parent / "functions-framework"),
-            "--target",
-            "lights_on",
-            "--source",
-            str(ROOT / "functions/lights_on/main.py"),
-            "--host",
-            "127.0.0.1",
-            "--port",
-            "0",
-        ],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert process.returncode != 0
-    assert process.stderr.strip().splitlines() == ["huelights: configuration error: HUE_APP_KEY: is not set"]
 
 
 def test_a_ca_bundle_must_hold_a_pem_certificate(tmp_path: Path) -> None:

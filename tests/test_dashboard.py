@@ -28,7 +28,7 @@ from devstack.stack.control import ControlApp
 from devstack.stack.dashboard import Dashboard, ExternalTrigger, InvocationLog, RealBridgeView, external_route
 from devstack.stack.functions import _pump
 from huelights.config import load_settings
-from tests.devstack_fixtures import REPO, CaptureServer
+from tests.support.servers import REPO, CaptureServer
 
 TORONTO = ZoneInfo("America/Toronto")
 JSON = {"Content-Type": "application/json"}

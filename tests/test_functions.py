@@ -13,7 +13,7 @@ import responses
 from cloudevents.conversion import to_structured
 from cloudevents.http import CloudEvent, from_http
 
-from tests.conftest import API, APP_KEY, BRIDGE, all_lights, hue_error, success
+from tests.support.hue import API, APP_KEY, BRIDGE, all_lights, hue_error, success
 
 ROOT = Path(__file__).resolve().parent.parent
 FUNCTIONS = {"lights_off": "lights-off", "lights_on": "lights-on", "colorloop": "colorloop"}
@@ -37,6 +37,9 @@ def client(target: str, monkeypatch: pytest.MonkeyPatch, **env: str) -> Any:
         "HUE_APP_KEY": APP_KEY,
         "HUE_TARGET": "all",
         "HUE_GROUP_INTERVAL": "0",
+        # The verify delay waits for a real bulb; `responses` answers at once (the delay is tested in
+        # tests/test_actions.py on a fake clock and with real processes in tests/integration/).
+        "HUE_VERIFY_DELAY": "0",
         "TRIGGER_TOKEN": TOKEN,
         **env,
     }
@@ -241,6 +244,7 @@ def test_a_redelivered_tick_does_not_run_twice(monkeypatch: pytest.MonkeyPatch) 
 
 @responses.activate
 def test_transient_bridge_failure_is_503_with_retry_after(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("huelights.bridge.BACKOFF_BASE_SECONDS", 0.0)  # the backoff is tested in test_bridge.py
     for _ in range(3):
         responses.put(f"{API}/groups/0/action", status=503)
     response = client("lights_on", monkeypatch, HUE_MAX_ATTEMPTS="3").post(

@@ -16,7 +16,7 @@ from werkzeug.wrappers import Request, Response
 
 from devstack.cluster.gateway import LocalGateway
 from devstack.cluster.manifests import ManifestError, http_routes
-from tests.devstack_fixtures import REPO, free_port
+from tests.support.servers import REPO, free_port
 
 
 @Request.application

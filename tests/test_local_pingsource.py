@@ -16,7 +16,7 @@ from cloudevents.http import from_http
 from devstack.cluster import pingsource
 from devstack.cluster.manifests import ManifestError, PingSourceSpec, ping_sources
 from devstack.cluster.pingsource import Delivery, DemoClock, PingScheduler, deliver, next_fire, rfc3339nano
-from tests.devstack_fixtures import REPO, CaptureServer, wait_until
+from tests.support.servers import REPO, CaptureServer, wait_until
 
 UUID4 = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")
 CE_TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,9})?Z")

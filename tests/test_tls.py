@@ -13,8 +13,6 @@ import hashlib
 import logging
 import re
 import ssl
-import subprocess
-import sys
 import threading
 import tomllib
 from collections.abc import Iterator
@@ -27,11 +25,10 @@ from werkzeug.serving import make_server
 
 from devstack.bridge import SimulatedBridge
 from devstack.bridge.tls import NOT_A_BRIDGE_ID, OTHER_BRIDGE_ID, TestPKI
-from devstack.cluster.image_staging import stage
 from huelights.bridge import Deadline, HueBridge
 from huelights.config import load_settings
 from huelights.errors import BridgeBusy, BridgeRejected, BridgeUnreachable, PermanentBridgeError
-from tests.tls_server import HueLikeServer, serve
+from tests.support.tls_server import HueLikeServer, serve
 
 BRIDGE_ID = "001788fffe6a2b3c"
 APP_KEY = "tls-test-app-key-0123456789"
@@ -90,20 +87,6 @@ def test_the_roots_are_package_data() -> None:
     patterns = pyproject["tool"]["setuptools"]["package-data"]["huelights"]
     for name in SIGNIFY_ROOTS:
         assert any(Path("certs", name).match(pattern) for pattern in patterns), name
-
-
-def test_the_image_carries_the_roots_and_the_staged_library_loads_them(tmp_path: Path) -> None:
-    """Staged as the Containerfile copies it (devstack.cluster.image_staging), the library finds its roots."""
-    workdir = stage("lights_off", tmp_path)
-    for name in SIGNIFY_ROOTS:
-        assert (workdir / "huelights" / "certs" / name).read_bytes() == (CERTS / name).read_bytes()
-    probe = "import huelights, huelights.tls as t; print(huelights.__file__); print(len(t.trust_store(None)))"
-    result = subprocess.run(
-        [sys.executable, "-c", probe], cwd=workdir, capture_output=True, text=True, timeout=60, check=False
-    )
-    assert result.returncode == 0, result.stderr
-    library, count = result.stdout.split()
-    assert Path(library).is_relative_to(workdir) and count == str(len(SIGNIFY_ROOTS))
 
 
 # ----- accepted -----------------------------------------------------------------------------------------

@@ -4,7 +4,7 @@ The Containerfile is the single source: its COPY lines say which files go where,
 turns pyproject.toml into the runtime requirements, its compileall RUN precompiles /app, its ENV,
 WORKDIR and CMD say how the process starts. `stage` copies exactly those files into an empty folder,
 `create_venv` + `install_requirements` give a fresh virtual environment with only the runtime
-requirements, and `image_env` is the environment the CMD runs with. tests/test_image_staging.py proves
+requirements, and `image_env` is the environment the CMD runs with. tests/integration/test_image_staging.py proves
 a staged image serves a PingSource event; the bench (`python -m bench`) times and weighs it.
 """
 

@@ -29,7 +29,8 @@ from typing import Any
 
 import pytest
 
-from tests.devstack_fixtures import (
+from tests.support.local_stack import Stack, run_stack
+from tests.support.servers import (
     PYTHON,
     REPO,
     free_port,
@@ -37,7 +38,6 @@ from tests.devstack_fixtures import (
     stop_process_group,
     wait_for_http,
 )
-from tests.integration.local_stack import Stack, run_stack
 
 pytestmark = pytest.mark.integration
 

@@ -22,14 +22,14 @@ import pytest
 import requests
 
 from devstack.stack.functions import DEFAULT_PORTS
-from tests.devstack_fixtures import (
+from tests.support.local_stack import TIMEOUT, Stack, free_offset, run_stack
+from tests.support.servers import (
     PYTHON,
     group_alive,
     start_process,
     stop_process_group,
     wait_until,
 )
-from tests.integration.local_stack import TIMEOUT, Stack, free_offset, run_stack
 
 pytestmark = pytest.mark.integration
 

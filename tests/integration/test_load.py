@@ -17,8 +17,8 @@ import requests
 from devstack.bridge import SimulatedBridge
 from devstack.stack import load
 from devstack.stack.load import most_in_any_second
-from tests.devstack_fixtures import APP_KEY, REPO
-from tests.function_process import RunningFunction, running_function
+from tests.support.function_process import RunningFunction, running_function
+from tests.support.servers import APP_KEY, REPO
 
 pytestmark = pytest.mark.integration
 TOKEN = "load-test-trigger-token-0123456789"

@@ -16,8 +16,8 @@ import pytest
 import requests
 
 from devstack.bridge import SimulatedBridge
-from tests.devstack_fixtures import APP_KEY, RunningBridge, sim  # noqa: F401  (pytest finds `sim` by name)
-from tests.function_process import RunningFunction, running_function
+from tests.support.function_process import RunningFunction, running_function
+from tests.support.servers import APP_KEY, RunningBridge
 
 pytestmark = pytest.mark.integration
 BUDGET_SECONDS = 6.0
@@ -81,7 +81,7 @@ CASES = [
 
 
 @pytest.fixture
-def colorloop(sim: RunningBridge, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[RunningFunction]:  # noqa: F811
+def colorloop(sim: RunningBridge, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[RunningFunction]:
     case: Case = request.param
     env = {
         "HUE_BRIDGE": sim.url,
@@ -98,7 +98,7 @@ def colorloop(sim: RunningBridge, tmp_path: Path, request: pytest.FixtureRequest
 
 
 @pytest.mark.parametrize("colorloop", CASES, ids=[case.name for case in CASES], indirect=True)
-def test_fault(colorloop: RunningFunction, sim: RunningBridge, request: pytest.FixtureRequest) -> None:  # noqa: F811
+def test_fault(colorloop: RunningFunction, sim: RunningBridge, request: pytest.FixtureRequest) -> None:
     case: Case = request.node.callspec.params["colorloop"]
     sim.bridge.clear_log()
     case.setup(sim.bridge)

@@ -1,9 +1,4 @@
-"""Fixtures and process helpers for the devstack tests. Import explicitly:
-
-    from tests import devstack_fixtures as fx
-    from tests.devstack_fixtures import RunningBridge
-
-    sim = fx.sim  # pytest finds the fixture by this name
+"""Loopback servers and process helpers for the tests (the `sim` fixture is in `fixtures.py`).
 
 Every wait here is bounded; every process is started in its own session so that the whole process
 group (functions-framework starts gunicorn workers) can be stopped.
@@ -16,15 +11,14 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-
-import pytest
 
 from devstack.bridge import BridgeServer, SimulatedBridge
 from devstack.processes import free_port, group_alive, start_process, stop_process_group, wait_for_http
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 PYTHON = sys.executable
 APP_KEY = "testkey"
 __all__ = [
@@ -35,7 +29,8 @@ __all__ = [
     "RunningBridge",
     "free_port",
     "group_alive",
-    "sim",
+    "press_link_button_after_polls",
+    "serve_simulated_bridge",
     "start_process",
     "stop_process_group",
     "wait_for_http",
@@ -58,11 +53,26 @@ class RunningBridge:
         return f"{self.server.url}/api/{APP_KEY}"
 
 
-@pytest.fixture
-def sim() -> Iterator[RunningBridge]:
+@contextmanager
+def serve_simulated_bridge() -> Iterator[RunningBridge]:
+    """A fresh simulated bridge on an ephemeral 127.0.0.1 port until the block ends."""
     bridge = SimulatedBridge(app_key=APP_KEY)
     with bridge.serve("127.0.0.1", 0) as server:
         yield RunningBridge(bridge, server)
+
+
+def press_link_button_after_polls(sim: RunningBridge, polls: int) -> threading.Thread:
+    """Press the button once the CLI has been told 101 `polls` times, like a person walking to the bridge."""
+
+    def press() -> None:
+        wait_until(
+            lambda: sum(r["method"] == "POST" for r in sim.bridge.requests()) >= polls, timeout=10, interval=0.01
+        )
+        sim.bridge.press_link_button()
+
+    thread = threading.Thread(target=press, daemon=True)
+    thread.start()
+    return thread
 
 
 def wait_until(predicate: object, timeout: float = 10.0, interval: float = 0.1) -> bool:

@@ -17,6 +17,7 @@ import re
 import shutil
 import signal
 import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -219,9 +220,15 @@ def test_make_images_explains_a_missing_engine(tmp_path: Path) -> None:
     fake.mkdir()
     (fake / "docker").write_text("#!/bin/sh\necho 'Cannot connect to the Docker daemon' >&2\nexit 1\n")
     (fake / "docker").chmod(0o755)
+    # Only the tools the script needs: a podman or docker installed on this machine must not be found
+    # (a working one would build, and pull base images from a registry).
+    for tool in ("bash", "dirname", "sed", "head", "timeout", "tr"):
+        found = shutil.which(tool)
+        assert found, tool
+        (fake / tool).symlink_to(found)
     result = subprocess.run(
         [str(ROOT / "scripts" / "build-images.sh")],
-        env={"PATH": f"{fake}:/usr/bin:/bin", "CONTAINER_ENGINE": "podman docker"},
+        env={"PATH": str(fake), "CONTAINER_ENGINE": "podman docker"},
         capture_output=True,
         text=True,
         timeout=60,
@@ -251,3 +258,22 @@ def test_make_images_builds_the_three_functions_with_a_working_engine(tmp_path: 
         f"build -f Containerfile --build-arg FUNCTION={function} -t reg.test/hl/{service}:t1 ."
         for function, service in FUNCTION_SERVICES.items()
     ]
+
+
+# The TLS roots (huelights/certs/) travel with the library into every image.
+REPO_CERTS = Path(__file__).resolve().parents[2] / "huelights" / "certs"
+SIGNIFY_ROOT_FILES = ("root-bridge.pem", "hue-root-ca-01.pem")
+
+
+def test_the_image_carries_the_roots_and_the_staged_library_loads_them(tmp_path: Path) -> None:
+    """Staged as the Containerfile copies it (devstack.cluster.image_staging), the library finds its roots."""
+    workdir = stage("lights_off", tmp_path)
+    for name in SIGNIFY_ROOT_FILES:
+        assert (workdir / "huelights" / "certs" / name).read_bytes() == (REPO_CERTS / name).read_bytes()
+    probe = "import huelights, huelights.tls as t; print(huelights.__file__); print(len(t.trust_store(None)))"
+    result = subprocess.run(
+        [sys.executable, "-c", probe], cwd=workdir, capture_output=True, text=True, timeout=60, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    library, count = result.stdout.split()
+    assert Path(library).is_relative_to(workdir) and count == str(len(SIGNIFY_ROOT_FILES))

@@ -16,7 +16,7 @@ from typing import Any
 import requests
 
 from devstack.stack.functions import DEFAULT_PORTS
-from tests.devstack_fixtures import PYTHON, REPO, group_alive, start_process, stop_process_group, wait_for_http
+from tests.support.servers import PYTHON, REPO, group_alive, start_process, stop_process_group, wait_for_http
 
 TIMEOUT = 30
 

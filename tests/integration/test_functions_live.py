@@ -4,6 +4,8 @@ the simulated bridge over real HTTP on 127.0.0.1."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -12,8 +14,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.devstack_fixtures import APP_KEY, RunningBridge, sim  # noqa: F401  (pytest finds `sim` by name)
-from tests.function_process import running_function
+from tests.support.function_process import running_function
+from tests.support.servers import APP_KEY, REPO, RunningBridge
 
 pytestmark = pytest.mark.integration
 TOKEN = "live-test-trigger-token-0123456789"
@@ -32,7 +34,7 @@ def ping(source: str) -> dict[str, str]:
 
 
 @pytest.fixture
-def function(sim: RunningBridge, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[str]:  # noqa: F811
+def function(sim: RunningBridge, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[str]:
     env = {"HUE_BRIDGE": sim.url, "HUE_APP_KEY": APP_KEY, "HUE_TARGET": "group:Living room", "TRIGGER_TOKEN": TOKEN}
     with running_function(request.param, env, tmp_path) as running:
         yield running.url
@@ -41,7 +43,7 @@ def function(sim: RunningBridge, tmp_path: Path, request: pytest.FixtureRequest)
 
 
 @pytest.mark.parametrize("function", ["lights_off"], indirect=True)
-def test_lights_off_switches_the_room_off(function: str, sim: RunningBridge) -> None:  # noqa: F811
+def test_lights_off_switches_the_room_off(function: str, sim: RunningBridge) -> None:
     response = requests.post(function, headers=ping("lights-off"), data=b"{}", timeout=30)
 
     assert response.status_code == 200, response.text
@@ -50,7 +52,7 @@ def test_lights_off_switches_the_room_off(function: str, sim: RunningBridge) -> 
 
 
 @pytest.mark.parametrize("function", ["lights_on"], indirect=True)
-def test_lights_on_switches_the_room_on(function: str, sim: RunningBridge) -> None:  # noqa: F811
+def test_lights_on_switches_the_room_on(function: str, sim: RunningBridge) -> None:
     for light_id in "1234":
         sim.bridge.set_light_state(light_id, on=False)
 
@@ -63,7 +65,7 @@ def test_lights_on_switches_the_room_on(function: str, sim: RunningBridge) -> No
 
 
 @pytest.mark.parametrize("function", ["colorloop"], indirect=True)
-def test_colorloop_recovers_a_power_cycled_bulb_and_skips_the_white_one(function: str, sim: RunningBridge) -> None:  # noqa: F811
+def test_colorloop_recovers_a_power_cycled_bulb_and_skips_the_white_one(function: str, sim: RunningBridge) -> None:
     sim.bridge.power_cycle("2", delayed_revert=True)  # applies its power-on setting after our command
 
     response = requests.post(function, headers=ping("colorloop"), data=b"{}", timeout=30)
@@ -77,13 +79,13 @@ def test_colorloop_recovers_a_power_cycled_bulb_and_skips_the_white_one(function
 
 
 @pytest.mark.parametrize("function", ["colorloop"], indirect=True)
-def test_health_probes_never_reach_the_bridge(function: str, sim: RunningBridge) -> None:  # noqa: F811
+def test_health_probes_never_reach_the_bridge(function: str, sim: RunningBridge) -> None:
     for path in ("/health/liveness", "/health/readiness"):
         assert requests.get(function + path, timeout=5).status_code == 200
     assert sim.bridge.counts()["requests"] == 0
 
 
-def test_without_the_verify_delay_a_late_power_on_revert_goes_unseen(sim: RunningBridge, tmp_path: Path) -> None:  # noqa: F811
+def test_without_the_verify_delay_a_late_power_on_revert_goes_unseen(sim: RunningBridge, tmp_path: Path) -> None:
     """Why the read-back waits: the same morning as above, but reading straight after the command."""
     env = {"HUE_BRIDGE": sim.url, "HUE_APP_KEY": APP_KEY, "HUE_TARGET": "group:Living room", "HUE_VERIFY_DELAY": "0"}
     with running_function("colorloop", env, tmp_path) as function:
@@ -92,3 +94,26 @@ def test_without_the_verify_delay_a_late_power_on_revert_goes_unseen(sim: Runnin
         time.sleep(1.0)
     assert response.status_code == 200, "the function believed it had worked"
     assert sim.bridge.light("2").get("effect") == "none", "but bulb 2 fell back to its power-on state"
+
+
+def test_a_function_with_a_missing_setting_stops_at_start_with_one_line() -> None:
+    env = {"PATH": str(Path(sys.executable).parent), "HUE_BRIDGE": "127.0.0.1:9"}
+    process = subprocess.run(
+        [
+            str(Path(sys.executable).parent / "functions-framework"),
+            "--target",
+            "lights_on",
+            "--source",
+            str(REPO / "functions/lights_on/main.py"),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            "0",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert process.returncode != 0
+    assert process.stderr.strip().splitlines() == ["huelights: configuration error: HUE_APP_KEY: is not set"]

@@ -18,8 +18,8 @@ from werkzeug.serving import make_server
 from devstack.bridge import SimulatedBridge
 from devstack.cluster.gateway import LocalGateway
 from devstack.cluster.manifests import http_routes
-from tests.devstack_fixtures import APP_KEY, REPO, RunningBridge
-from tests.function_process import RunningFunction, running_function
+from tests.support.function_process import RunningFunction, running_function
+from tests.support.servers import APP_KEY, REPO, RunningBridge
 
 pytestmark = pytest.mark.integration
 TOKEN = "bad-input-matrix-token-0123456789"

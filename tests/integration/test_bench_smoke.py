@@ -18,7 +18,7 @@ import pytest
 from bench.environment import BASELINE, FUNCTIONS, closure
 from bench.report import paced_floor
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.integration
 
 

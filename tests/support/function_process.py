@@ -10,7 +10,7 @@ from pathlib import Path
 
 from devstack.cluster.image_staging import server_env
 from devstack.processes import group_memory_kib
-from tests.devstack_fixtures import free_port, group_alive, start_process, stop_process_group, wait_for_http
+from tests.support.servers import free_port, group_alive, start_process, stop_process_group, wait_for_http
 
 FUNCTIONS_FRAMEWORK = str(Path(sys.executable).parent / "functions-framework")
 

@@ -1,0 +1,37 @@
+"""The tests' fixtures, registered as a pytest plugin by tests/conftest.py: request them by name."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+
+import pytest
+
+from tests.support.hue import FakeClock
+from tests.support.servers import RunningBridge, serve_simulated_bridge
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    """A monotonic clock that moves only when the code under test sleeps on it."""
+    return FakeClock()
+
+
+@pytest.fixture
+def sim() -> Iterator[RunningBridge]:
+    """A fresh simulated bridge on an ephemeral 127.0.0.1 port, in this process."""
+    with serve_simulated_bridge() as running:
+        yield running
+
+
+@pytest.fixture(autouse=True)
+def _restore_library_logging() -> Iterator[None]:
+    """create_function sets up the library's log handlers once per process, as it should in a pod; in a
+    test process that would leak retry warnings into later tests that read stderr (the CLI's)."""
+    loggers = [logging.getLogger(name) for name in ("huelights", "huelights.invocation")]
+    saved = [(logger, list(logger.handlers), logger.level, logger.propagate) for logger in loggers]
+    yield
+    for logger, handlers, level, propagate in saved:
+        logger.handlers[:] = handlers
+        logger.setLevel(level)
+        logger.propagate = propagate
