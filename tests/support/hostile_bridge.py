@@ -32,7 +32,7 @@ MODES = (
     "deep_nesting",  # 100 000 levels of [
     "million_items",  # a PUT answer of a million success items
     "huge_inventory",  # 200 000 lights
-    "malformed_header",  # a header line urllib3 cannot parse
+    "malformed_header",  # a header line urllib3 cannot parse (the answer itself is correct)
 )
 
 
@@ -152,8 +152,10 @@ class HostileBridge:
         if mode == "deep_nesting":
             return self._send_raw(conn, b"[" * 100_000 + b"]" * 100_000)
         if mode == "malformed_header":
-            head = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n: no name\r\nContent-Length: 2\r\n\r\n"
-            conn.sendall(head + b"[]")
+            # A line without a colon: http.client keeps going, urllib3 logs "Failed to parse headers (url=...)".
+            payload = json.dumps(self._normal(method, resource, body)).encode()
+            head = f"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {len(payload)}\r\n"
+            conn.sendall(head.encode() + b"this line has no colon\r\n\r\n" + payload)
             return False
         if mode == "huge_declared":
             conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2000000000\r\n\r\n[")
