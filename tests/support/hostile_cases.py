@@ -108,15 +108,18 @@ def run_case(function: RunningFunction, bridge: HostileBridge, case: str) -> Cas
 
 
 def main(cases: list[str]) -> None:
-    with tempfile.TemporaryDirectory() as log_dir, HostileBridge() as bridge:
-        with running_function("lights_off", function_env(bridge.url), Path(log_dir)) as function:
-            idle = group_memory_kib(function.pid)
-            print(f"idle: rss {idle['rss'] / 1024:.1f} MiB, pss {idle['pss'] / 1024:.1f} MiB; budget {BUDGET_SECONDS}s")
-            for case in cases:
-                result = run_case(function, bridge, case)
-                print(result.row(), flush=True)
-            log = function.log()
-            print(json.dumps({"key_in_log": APP_KEY in log, "tracebacks": log.count("Traceback")}))
+    with (
+        tempfile.TemporaryDirectory() as log_dir,
+        HostileBridge() as bridge,
+        running_function("lights_off", function_env(bridge.url), Path(log_dir)) as function,
+    ):
+        idle = group_memory_kib(function.pid)
+        print(f"idle: rss {idle['rss'] / 1024:.1f} MiB, pss {idle['pss'] / 1024:.1f} MiB; budget {BUDGET_SECONDS}s")
+        for case in cases:
+            result = run_case(function, bridge, case)
+            print(result.row(), flush=True)
+        log = function.log()
+        print(json.dumps({"key_in_log": APP_KEY in log, "tracebacks": log.count("Traceback")}))
 
 
 if __name__ == "__main__":
