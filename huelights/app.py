@@ -12,6 +12,7 @@ import flask
 from huelights.actions import ACTIONS, Inventory, Runner
 from huelights.bridge import HueBridge
 from huelights.config import load_or_exit
+from huelights.request_body import finish
 from huelights.trigger import FunctionService, invocation_log
 
 Handler = Callable[[flask.Request], flask.Response]
@@ -105,5 +106,7 @@ def create_function(action_name: str, env: Mapping[str, str] | None = None) -> H
     if flask.has_app_context():
         # functions-framework imports the function inside its app's context: errors raised outside our
         # handler (a method Flask refuses, the framework's request timeout) get our answer, not its page.
-        flask.current_app.register_error_handler(Exception, service.answer_error)
+        flask.current_app.register_error_handler(
+            Exception, lambda error: finish(flask.request, service.answer_error(error))
+        )
     return service.handle

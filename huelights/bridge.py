@@ -105,7 +105,7 @@ class HueBridge:
         for group_id, group in groups.items():
             members = group.get("lights", [])
             if not isinstance(members, list) or not all(isinstance(m, str | int) for m in members):
-                raise BridgeBusy(f"GET groups: group {_short(group_id)}'s `lights` is not a list of ids")
+                raise BridgeBusy(f"GET groups: `lights` of group {_short(group_id)} is not a list of ids")
         return groups
 
     def public_config(self, deadline: Deadline) -> dict[str, Any]:
@@ -182,7 +182,7 @@ def _resources(payload: Any, what: str, inner: str | None) -> dict[str, dict[str
         if not isinstance(resource.get("name", ""), str):
             raise BridgeBusy(f"{what}: resource {_short(resource_id)} has a `name` that is not text")
         if inner is not None and not isinstance(resource.get(inner, {}), dict):
-            raise BridgeBusy(f"{what}: resource {_short(resource_id)}'s `{inner}` is not an object")
+            raise BridgeBusy(f"{what}: `{inner}` of resource {_short(resource_id)} is not an object")
     return payload
 
 

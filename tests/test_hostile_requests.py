@@ -37,6 +37,7 @@ def function(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningFuncti
         ("huge_body_unauthorized", 403),
         ("endless_chunked_body", 413),
         ("nested_json", 400),
+        ("nested_json_http", 400),
     ],
 )
 def test_a_hostile_body_is_refused_at_once_without_reading_it(

@@ -157,6 +157,12 @@ CASES: dict[str, Callable[[str], Answer]] = {
     "nested_json": lambda url: send_request(
         url, _ping_head(length=60_000), lambda sock: sock.sendall(b"[" * 30_000 + b"]" * 30_000)
     ),
+    # The same as a plain HTTP trigger (no CloudEvent headers).
+    "nested_json_http": lambda url: send_request(
+        url,
+        "POST / HTTP/1.1\r\nHost: fn\r\nContent-Type: application/json\r\nContent-Length: 60000\r\n",
+        lambda sock: sock.sendall(b"[" * 30_000 + b"]" * 30_000),
+    ),
     # A structured CloudEvent whose id cannot go into a header.
     "unsafe_event_id": lambda url: _structured(url, "line\r\nbreak \u20ac"),
 }
