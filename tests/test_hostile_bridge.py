@@ -5,6 +5,8 @@ with memory a few MB over idle, the key in no log line, and the next normal call
 
 from __future__ import annotations
 
+import json
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,7 +14,7 @@ import pytest
 
 from tests.function_process import RunningFunction, running_function
 from tests.support.hostile_bridge import MODES, HostileBridge
-from tests.support.hostile_cases import APP_KEY, BUDGET_SECONDS, function_env, run_case
+from tests.support.hostile_cases import APP_KEY, BUDGET_SECONDS, function_env, ping, run_case
 
 pytestmark = pytest.mark.integration
 # The answer may follow the deadline by a little bookkeeping (and a loaded machine).
@@ -56,3 +58,37 @@ def test_a_malformed_header_line_does_not_leak_the_key(hostile: tuple[RunningFun
     assert result.status == 200
     assert "Failed to parse headers" in function.log()
     assert APP_KEY not in function.log()
+
+
+def test_with_log_execution_id_and_proxy_variables_one_line_per_invocation_and_no_proxy(tmp_path: Path) -> None:
+    proxy = socket.socket()
+    proxy.bind(("127.0.0.1", 0))
+    proxy.listen(4)
+    proxy.settimeout(0.1)
+    proxy_url = f"http://127.0.0.1:{proxy.getsockname()[1]}"
+    with HostileBridge() as bridge:
+        env = {
+            **function_env(bridge.url),
+            "LOG_EXECUTION_ID": "true",
+            "HTTP_PROXY": proxy_url,
+            "HTTPS_PROXY": proxy_url,
+            "ALL_PROXY": proxy_url,
+        }
+        with running_function("lights_off", env, tmp_path) as function:
+            bridge.mode = "malformed_header"  # makes urllib3 log a warning during the invocation
+            status, _, _ = ping(function.url)
+            log = function.log()
+    try:
+        proxy.accept()[0].close()
+        reached_proxy = True
+    except TimeoutError:
+        reached_proxy = False
+    finally:
+        proxy.close()
+
+    assert status == 200
+    assert not reached_proxy, "the bridge session used the proxy from the environment"
+    records = [line for line in log.splitlines() if '"action": "lights_off"' in line]
+    assert len(records) == 1, log
+    assert json.loads(records[0])["status"] == 200
+    assert APP_KEY not in log
