@@ -26,6 +26,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
+import urllib3.exceptions
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 from huelights.errors import (
@@ -312,10 +313,11 @@ class Transport:
             ) from None
         except (requests.exceptions.InvalidURL, requests.exceptions.InvalidSchema) as error:
             raise PermanentBridgeError(f"HUE_BRIDGE does not make a valid URL ({type(error).__name__})") from None
-        except (requests.RequestException, OSError, ValueError) as error:
+        except (requests.RequestException, urllib3.exceptions.HTTPError, OSError, ValueError) as error:
+            # urllib3's own errors come from reading `response.raw`, which requests does not translate.
             if watch.expired:
                 raise BudgetExhausted(f"{what}: no complete answer within the time budget ({remaining:.1f}s)") from None
-            if isinstance(error, requests.Timeout):
+            if isinstance(error, requests.Timeout | urllib3.exceptions.TimeoutError):
                 raise BridgeUnreachable(f"{what}: no answer within {timeout[1]:.1f}s") from None
             if isinstance(error, requests.ConnectionError):
                 raise BridgeUnreachable(f"{what}: cannot reach the bridge ({_reason(error)})") from None

@@ -191,9 +191,9 @@ def measure(function: RunningFunction, case: str) -> Answer:
     return answer
 
 
-def slow_clients_then_ping(function: RunningFunction, clients: int, in_headers: bool, wait: float) -> float:
+def slow_clients_then_ping(function: RunningFunction, clients: int, in_headers: bool) -> float:
     """Seconds a PingSource delivery takes while `clients` connections dribble their request (headers,
-    or a body after complete headers); each client stops after `wait` seconds."""
+    or a body after complete headers); the clients go away once the delivery is answered."""
     socks = []
     for index in range(clients):
         sock = _connect(function.url)
@@ -221,7 +221,7 @@ def main(cases: list[str]) -> None:
         for case in cases or list(CASES):
             print(measure(function, case).row(case), flush=True)
         for clients, in_headers in ((1, False), (2, False)):
-            seconds = slow_clients_then_ping(function, clients, in_headers, 40)
+            seconds = slow_clients_then_ping(function, clients, in_headers)
             what = "headers" if in_headers else "bodies"
             print(f"ping next to {clients} slow {what}: {seconds:.1f}s", flush=True)
         log = function.log()
