@@ -106,7 +106,7 @@ def wait_for_http(url: str, timeout: float = 15.0, proc: subprocess.Popen[bytes]
     raise TimeoutError(f"{url} did not answer within {timeout} s: {last}")
 
 
-def _group_processes(pgid: int) -> Iterator[Path]:
+def group_processes(pgid: int) -> Iterator[Path]:
     """The /proc folders of the live processes in a process group (Linux)."""
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
@@ -125,7 +125,7 @@ def group_memory_kib(pgid: int) -> dict[str, int]:
     `peak_rss` is the sum of each process's high-water mark (VmHWM).
     """
     totals = {"rss": 0, "peak_rss": 0, "pss": 0, "processes": 0}
-    for entry in _group_processes(pgid):
+    for entry in group_processes(pgid):
         try:
             status = (entry / "status").read_text()
             rollup = (entry / "smaps_rollup").read_text()
@@ -143,7 +143,7 @@ def group_cpu_seconds(pgid: int) -> float:
     """User + system CPU time of every live process in the group, from /proc/<pid>/stat (Linux)."""
     ticks = os.sysconf("SC_CLK_TCK")
     total = 0
-    for entry in _group_processes(pgid):
+    for entry in group_processes(pgid):
         try:
             stat = (entry / "stat").read_text()
         except (ProcessLookupError, FileNotFoundError, PermissionError):

@@ -29,6 +29,11 @@ MAX_VERIFY_ROUNDS = 8
 # Names and group members rarely change; a warm process reuses them so a warm group action costs one
 # write and one read-back.
 INVENTORY_TTL_SECONDS = 300.0
+# Answers and log lines stay small whatever a bridge claims to hold: a v1 bridge has at most 63 lights
+# and names of at most 32 characters.
+MAX_LISTED_LIGHTS = 100
+MAX_NAME_CHARS = 64
+MAX_MESSAGE_CHARS = 1000
 
 
 @dataclass(frozen=True)
@@ -91,17 +96,27 @@ class Outcome:
         return {"ok": 200, "transient": 503, "busy": 503, "permanent": 500}[self.result]
 
     def as_dict(self) -> dict[str, Any]:
-        return {
+        """The answer and log record; bounded whatever the bridge holds (see MAX_LISTED_LIGHTS)."""
+        listed = self.lights[:MAX_LISTED_LIGHTS]
+        record: dict[str, Any] = {
             "action": self.action,
             "target": self.target,
             "result": self.result,
-            "message": self.message,
+            "message": _cut(self.message, MAX_MESSAGE_CHARS),
             "lights": {
-                light.id: {"name": light.name, "status": light.status, "detail": light.detail} for light in self.lights
+                _cut(light.id, MAX_NAME_CHARS): {
+                    "name": _cut(light.name, MAX_NAME_CHARS),
+                    "status": light.status,
+                    "detail": _cut(light.detail, MAX_NAME_CHARS * 4),
+                }
+                for light in listed
             },
             "bridge_requests": self.bridge_requests,
             "duration_ms": self.duration_ms,
         }
+        if len(self.lights) > len(listed):
+            record["lights_not_listed"] = len(self.lights) - len(listed)
+        return record
 
 
 @dataclass(frozen=True)
@@ -138,10 +153,10 @@ class Inventory:
         if target.kind == "all" or (target.kind == "group" and target.group == "0"):
             return Plan(group_id="0", light_ids=None)
         if target.kind == "group":
-            groups = bridge.get("groups", deadline)
+            groups = bridge.groups(deadline)
             group_id = find_resource(target.group, groups, "group (room or zone)")
             return Plan(group_id=group_id, light_ids=tuple(str(i) for i in groups[group_id].get("lights", [])))
-        lights = bridge.get("lights", deadline)
+        lights = bridge.lights(deadline)
         self.remember_lights(lights)
         return Plan(group_id=None, light_ids=tuple(find_resource(name, lights, "light") for name in target.lights))
 
@@ -228,7 +243,7 @@ class _ActionRun:
         failed = [lid for lid in self.light_ids if not self._succeeded(lid)]
         if not failed:
             return self.outcome("ok", self._summary(), str(target))
-        names = ", ".join(self._name(lid) for lid in failed)
+        names = ", ".join(self._name(lid) for lid in failed[:10]) + (", ..." if len(failed) > 10 else "")
         return self.outcome(
             "transient",
             f"{len(failed)} of {len(self.light_ids)} light(s) still wrong when the budget ran out: {names}",
@@ -276,7 +291,7 @@ class _ActionRun:
                 self.details[key] = f"Hue error {result.error_type} at {result.address}: {result.description}"
 
     def _read_back(self, plan: Plan) -> None:
-        lights = self.bridge.get("lights", self.deadline)
+        lights = self.bridge.lights(self.deadline)
         self.runner.inventory.remember_lights(lights)
         if plan.light_ids is None:
             self.light_ids = tuple(sorted(self.runner.inventory.lights, key=id_order))
@@ -299,6 +314,10 @@ class _ActionRun:
                 status, detail = "error", detail or "did not read back in the desired state"
             lights.append(LightOutcome(light_id, self._name(light_id), status, detail))
         return Outcome(action=self.action.name, target=target, result=result, message=message, lights=lights)
+
+
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _light_of(address: str) -> str:

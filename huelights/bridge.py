@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import random
-import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -21,59 +20,18 @@ from huelights.errors import (
     ATTRIBUTE_ERROR_TYPES,
     BridgeBusy,
     BridgeRejected,
-    BridgeUnreachable,
-    BudgetExhausted,
-    PermanentBridgeError,
     TransientBridgeError,
     error_for_hue_type,
 )
+from huelights.transport import Clock, Deadline, HttpAnswer, Pacer, Sleep, Transport
 
 if TYPE_CHECKING:
     import requests
 
-Clock = Callable[[], float]
-Sleep = Callable[[float], None]
+__all__ = ["AttributeResult", "Deadline", "HueBridge", "Pacer"]
 
-# Backoff between attempts of one call: 0.25 s, 0.5 s, 1 s, ... capped, each scaled by a random factor
-# in [0.5, 1) so that three functions retrying against one bridge do not stay in lockstep.
-BACKOFF_BASE_SECONDS = 0.25
-BACKOFF_CAP_SECONDS = 4.0
-
-
-class Deadline:
-    """The end of an invocation's time budget, on a monotonic clock."""
-
-    def __init__(self, seconds: float, clock: Clock = time.monotonic) -> None:
-        self._clock = clock
-        self._expires_at = clock() + seconds
-
-    def remaining(self) -> float:
-        return max(0.0, self._expires_at - self._clock())
-
-
-class Pacer:
-    """Keeps commands of one kind at least `interval` seconds apart, across threads.
-
-    Each caller reserves the next free slot under the lock and sleeps outside it, so the spacing holds
-    even when a retried PingSource tick and an external call overlap in one process.
-    """
-
-    def __init__(self, interval: float, clock: Clock, sleep: Sleep) -> None:
-        self._interval = interval
-        self._clock = clock
-        self._sleep = sleep
-        self._lock = threading.Lock()
-        self._next_slot = 0.0
-
-    def wait_for_slot(self, deadline: Deadline) -> None:
-        with self._lock:
-            now = self._clock()
-            slot = max(now, self._next_slot)
-            if slot - now >= deadline.remaining():
-                raise BudgetExhausted("time budget spent waiting for the bridge's rate limit")
-            self._next_slot = slot + self._interval
-        if slot > now:
-            self._sleep(slot - now)
+MAX_NAME_CHARS = 64
+"""Names from the bridge are cut to this in outcomes and messages (a bridge allows 32)."""
 
 
 @dataclass(frozen=True)
@@ -103,25 +61,30 @@ class HueBridge:
         jitter: Callable[[], float] = random.random,
     ) -> None:
         self._settings = settings
-        self._session = session
-        self._clock = clock
-        self._sleep = sleep
-        self._jitter = jitter
+        self.log = logging.getLogger(f"huelights.bridge.{settings.bridge_url.split('://', 1)[1]}")
+        self.transport = Transport(
+            settings.bridge_url,
+            (lambda: session) if session is not None else self._new_session,
+            redact=self.redact,
+            connect_timeout=settings.connect_timeout,
+            read_timeout=settings.read_timeout,
+            max_attempts=settings.max_attempts,
+            clock=clock,
+            sleep=sleep,
+            jitter=jitter,
+            log=self.log,
+        )
         self._light_pacer = Pacer(settings.light_interval, clock, sleep)
         self._group_pacer = Pacer(settings.group_interval, clock, sleep)
-        self._count_lock = threading.Lock()
-        self.requests_sent = 0
-        self.log = logging.getLogger(f"huelights.bridge.{settings.bridge_url.split('://', 1)[1]}")
+
+    def _new_session(self) -> requests.Session:
+        from huelights.session import make_session
+
+        return make_session(self._settings)
 
     @property
-    def session(self) -> requests.Session:
-        """Created on first use, not at import: functions-framework imports the function before gunicorn
-        forks, and requests (with urllib3) would then start, and sit in memory, in both processes."""
-        if self._session is None:
-            from huelights.session import make_session
-
-            self._session = make_session(self._settings)
-        return self._session
+    def requests_sent(self) -> int:
+        return self.transport.requests_sent
 
     def redact(self, text: str) -> str:
         """Remove the application key from text that may quote a URL (requests' errors do)."""
@@ -131,6 +94,19 @@ class HueBridge:
     def get(self, resource: str, deadline: Deadline) -> Any:
         """GET /api/<key>/<resource> and return the JSON; raises on any error item."""
         return self._call("GET", resource, None, deadline, pacer=None)
+
+    def lights(self, deadline: Deadline) -> dict[str, dict[str, Any]]:
+        """GET /api/<key>/lights, checked: an object of light objects whose `state` is an object."""
+        return _resources(self.get("lights", deadline), "GET lights", inner="state")
+
+    def groups(self, deadline: Deadline) -> dict[str, dict[str, Any]]:
+        """GET /api/<key>/groups, checked: an object of group objects whose `lights` is a list of ids."""
+        groups = _resources(self.get("groups", deadline), "GET groups", inner=None)
+        for group_id, group in groups.items():
+            members = group.get("lights", [])
+            if not isinstance(members, list) or not all(isinstance(m, str | int) for m in members):
+                raise BridgeBusy(f"GET groups: `lights` of group {_short(group_id)} is not a list of ids")
+        return groups
 
     def public_config(self, deadline: Deadline) -> dict[str, Any]:
         """GET /api/config: bridge id, model and software version; needs no key."""
@@ -143,7 +119,8 @@ class HueBridge:
         """POST /api: a new application key, or LinkButtonNotPressed (error 101) until the button is pressed."""
         payload = self._call("POST", "/api", {"devicetype": device_type}, deadline, pacer=None)
         for item in payload if isinstance(payload, list) else []:
-            username = item.get("success", {}).get("username") if isinstance(item, dict) else None
+            success = item.get("success") if isinstance(item, dict) else None
+            username = success.get("username") if isinstance(success, dict) else None
             if isinstance(username, str) and username:
                 return username
         raise BridgeBusy("POST /api: the bridge answered without a new key")
@@ -154,109 +131,65 @@ class HueBridge:
         payload = self._call("PUT", resource, dict(body), deadline, pacer=pacer)
         if not isinstance(payload, list):
             raise BridgeBusy(f"PUT {resource}: expected a list of results, got {type(payload).__name__}")
+        if len(payload) > MAX_PUT_RESULTS:
+            raise BridgeBusy(f"PUT {resource}: {len(payload)} results for {len(body)} attribute(s)")
         return [_attribute_result(item) for item in payload]
 
     def _call(
         self, method: str, resource: str, body: dict[str, Any] | None, deadline: Deadline, pacer: Pacer | None
     ) -> Any:
-        attempts = self._settings.max_attempts
-        last_error: TransientBridgeError | None = None
-        for attempt in range(1, attempts + 1):
-            try:
-                if pacer is not None:
-                    pacer.wait_for_slot(deadline)
-                return self._send_once(method, resource, body, deadline)
-            except BudgetExhausted:
-                if last_error is None:
-                    raise
-                # Report what kept failing, not merely that time ran out.
-                raise type(last_error)(f"{last_error} (time budget spent after {attempt - 1} attempts)") from None
-            except TransientBridgeError as error:
-                if attempt == attempts:
-                    raise type(error)(f"{error} (gave up after {attempts} attempts)") from None
-                last_error = error
-                delay = min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2 ** (attempt - 1))
-                delay *= 0.5 + self._jitter() / 2
-                if delay >= deadline.remaining():
-                    raise type(error)(f"{error} (time budget spent after {attempt} attempts)") from None
-                self.log.warning("%s; retry %d/%d in %.2fs", error, attempt, attempts, delay)
-                self._sleep(delay)
-        raise AssertionError("unreachable: the loop returns or raises")
-
-    def _send_once(self, method: str, resource: str, body: dict[str, Any] | None, deadline: Deadline) -> Any:
-        import requests  # loaded by the first call (see `session`); a dictionary lookup after that
-
-        remaining = deadline.remaining()
-        if remaining <= 0:
-            raise BudgetExhausted(f"time budget spent before {method} {resource}")
-        timeout = (
-            min(self._settings.connect_timeout, remaining),
-            min(self._settings.read_timeout, remaining),
-        )
         # `resource` is relative to the authenticated API root, or an absolute path such as `/api/config`.
         path = resource if resource.startswith("/") else f"/api/{self._settings.app_key}/{resource}"
-        url = self._settings.bridge_url + path
-        with self._count_lock:
-            self.requests_sent += 1
-        try:
-            response = self.session.request(method, url, json=body, timeout=timeout, allow_redirects=False)
-        except requests.exceptions.SSLError as error:
-            from huelights.tls import failure_message
+        what = f"{method} {resource}"
 
-            raise PermanentBridgeError(self.redact(failure_message(error))) from None
-        except requests.Timeout:
-            raise BridgeUnreachable(f"{method} {resource}: no answer within {timeout[1]:.1f}s") from None
-        except requests.ConnectionError as error:
-            reason = _reason(error)
-            if reason == "connection refused" and url.startswith("https://"):
-                # Since https became the default, a round first-generation bridge (http only) lands here.
-                reason += "; a round first-generation bridge has no https: write HUE_BRIDGE=http://<address>"
-            raise BridgeUnreachable(f"{method} {resource}: cannot reach the bridge ({reason})") from None
-        except (requests.exceptions.InvalidURL, requests.exceptions.InvalidSchema) as error:
-            raise PermanentBridgeError(f"HUE_BRIDGE does not make a valid URL ({type(error).__name__})") from None
-        except requests.RequestException as error:
-            # E.g. ChunkedEncodingError: the connection broke in the middle of the answer, as an overloaded
-            # bridge's does. Worth another attempt like any other reset.
-            raise BridgeUnreachable(f"{method} {resource}: the answer broke off ({type(error).__name__})") from None
-        return self._parse(method, resource, response)
+        def attempt() -> Any:
+            answer = self.transport.send(method, path, deadline, json_body=body, what=self.redact(what))
+            return _v1_payload(answer, self.redact)
 
-    def _parse(self, method: str, resource: str, response: requests.Response) -> Any:
-        status = response.status_code
-        if 300 <= status < 400:
-            location = self.redact(response.headers.get("Location", "?"))
-            raise BridgeRejected(
-                f"{method} {resource}: the bridge redirects to {location}; "
-                "set HUE_BRIDGE to that scheme (a Hue Bridge Pro serves the API only on https://; "
-                "a bare address like 192.168.1.2 means https)"
-            )
-        if status == 429 or status >= 500:
-            raise BridgeBusy(f"{method} {resource}: HTTP {status} from the bridge")
-        if status >= 400:
-            raise BridgeRejected(f"{method} {resource}: HTTP {status} from the bridge")
-        try:
-            payload = response.json()
-        except ValueError:
-            # Overloaded bridges answer with their web server's HTML error page, even at 200.
-            raise BridgeBusy(f"{method} {resource}: the bridge answered with a body that is not JSON") from None
-        if isinstance(payload, list):
-            _raise_request_errors(payload)
-        return payload
+        return self.transport.call(attempt, deadline, pacer)
 
 
-def _reason(error: Exception) -> str:
-    """A short cause for a connection error, without the URL (which carries the key)."""
-    cause: BaseException | None = error
-    while cause is not None and cause.__context__ is not None and not isinstance(cause, OSError):
-        cause = cause.__context__
-    if isinstance(cause, ConnectionRefusedError):
-        return "connection refused"
-    if isinstance(cause, ConnectionResetError):
-        return "connection reset"
-    text = str(error)
-    for marker in ("Connection refused", "Connection reset", "Name or service not known", "No route to host"):
-        if marker in text:
-            return marker.lower()
-    return type(error).__name__
+MAX_PUT_RESULTS = 64
+"""A v1 PUT answers one item per attribute sent (a handful); far more is not a bridge's answer."""
+
+
+def _v1_payload(answer: HttpAnswer, redact: Callable[[str], str]) -> Any:
+    """A v1 answer's JSON, after the status and the whole-request error items have been checked."""
+    what, status = answer.what, answer.status
+    if 300 <= status < 400:
+        location = redact(answer.headers.get("Location", "?"))
+        raise BridgeRejected(
+            f"{what}: the bridge redirects to {_short(location, 120)}; "
+            "set HUE_BRIDGE to that scheme (a Hue Bridge Pro serves the API only on https://; "
+            "a bare address like 192.168.1.2 means https)"
+        )
+    if status == 429 or status >= 500:
+        raise BridgeBusy(f"{what}: HTTP {status} from the bridge")
+    if status >= 400:
+        raise BridgeRejected(f"{what}: HTTP {status} from the bridge")
+    payload = answer.json()
+    if isinstance(payload, list):
+        _raise_request_errors(payload)
+    return payload
+
+
+def _resources(payload: Any, what: str, inner: str | None) -> dict[str, dict[str, Any]]:
+    """A v1 collection (`{"1": {...}, ...}`) checked item by item; BridgeBusy naming the first odd part."""
+    if not isinstance(payload, dict):
+        raise BridgeBusy(f"{what}: expected an object of resources, got {type(payload).__name__}")
+    for resource_id, resource in payload.items():
+        if not isinstance(resource, dict):
+            raise BridgeBusy(f"{what}: resource {_short(resource_id)} is {type(resource).__name__}, not an object")
+        if not isinstance(resource.get("name", ""), str):
+            raise BridgeBusy(f"{what}: resource {_short(resource_id)} has a `name` that is not text")
+        if inner is not None and not isinstance(resource.get(inner, {}), dict):
+            raise BridgeBusy(f"{what}: `{inner}` of resource {_short(resource_id)} is not an object")
+    return payload
+
+
+def _short(text: object, limit: int = 40) -> str:
+    value = str(text)
+    return repr(value if len(value) <= limit else value[:limit] + "...")
 
 
 def _raise_request_errors(items: list[Any]) -> None:
@@ -292,4 +225,4 @@ def _attribute_result(item: Any) -> AttributeResult:
             error_type=error["type"] if isinstance(error.get("type"), int) else 0,
             description=str(error.get("description", "")),
         )
-    raise BridgeBusy(f"unexpected item in the bridge's answer: {str(item)[:80]}")
+    raise BridgeBusy(f"unexpected item in the bridge's answer: {_short(item, 80)}")

@@ -280,9 +280,9 @@ class BridgeTLSAdapter(HTTPAdapter):
         response = urllib3.HTTPResponse(
             body=io.BytesIO(body), headers=headers, status=raw.status_code, preload_content=False
         )
-        rebuilt = self.build_response(probe, response)
-        rebuilt.content  # noqa: B018 - read now, as requests does for a non-streamed response
-        return rebuilt
+        # Left unread: requests' Session reads it for a plain caller, and the transport streams it with its
+        # size cap like any other answer.
+        return self.build_response(probe, response)
 
 
 def mount_bridge_tls(session: requests.Session, settings: Settings) -> None:

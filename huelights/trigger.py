@@ -12,6 +12,7 @@ import hmac
 import json
 import logging
 import math
+import re
 import threading
 import time
 import traceback
@@ -29,6 +30,7 @@ from huelights.actions import Action, Outcome, Runner
 from huelights.bridge import Deadline
 from huelights.config import Settings
 from huelights.errors import InvalidRequest
+from huelights.request_body import finish, read_body
 
 EXTERNAL_HEADER = "X-Gohome-External"
 """Set by the HTTPRoute on everything that came through the Gateway; such traffic must carry the token."""
@@ -37,6 +39,10 @@ HEALTH_PATHS = frozenset({"/health/liveness", "/health/readiness"})
 REQUIRED_BINARY_HEADERS = ("ce-specversion", "ce-id", "ce-source", "ce-type")
 STRUCTURED_CONTENT_TYPE = "application/cloudevents+json"
 BATCH_CONTENT_TYPE = "application/cloudevents-batch+json"
+# An event id is echoed as the reply's `ce-subject` only when it is safe in a header: printable ASCII.
+# Anything else (CR/LF, non-Latin-1) would break the reply after the lights were switched.
+HEADER_SAFE = re.compile(r"[\x20-\x7e]{1,256}")
+LOGGED_FIELD_CHARS = 200
 BUSY_RETRY_AFTER_SECONDS = 5
 TRANSIENT_RETRY_AFTER_SECONDS = 30
 # A tick Knative re-delivers (same ce-id) after a slow cold start must not run twice.
@@ -61,7 +67,11 @@ class Invocation:
     def log_fields(self) -> dict[str, Any]:
         fields: dict[str, Any] = {"trigger": self.kind, "external": self.external}
         if self.event is not None:
-            fields.update(event_id=self.event["id"], event_source=self.event["source"], event_type=self.event["type"])
+            fields.update(
+                event_id=_shorten(str(self.event["id"]), LOGGED_FIELD_CHARS),
+                event_source=_shorten(str(self.event["source"]), LOGGED_FIELD_CHARS),
+                event_type=_shorten(str(self.event["type"]), LOGGED_FIELD_CHARS),
+            )
         return fields
 
 
@@ -78,11 +88,33 @@ class FunctionService:
         self._recent: OrderedDict[tuple[str, str], tuple[float, Outcome]] = OrderedDict()
 
     def handle(self, request: flask.Request) -> flask.Response:
+        """Every request ends here in our answer and (except health checks) one log line."""
+        started = time.monotonic()
+        try:
+            response = self._handle(request, started)
+        except Exception as error:
+            response = self.answer_error(error, started)
+        return finish(request, response)
+
+    def answer_error(self, error: BaseException, started: float | None = None) -> flask.Response:
+        """The answer for an exception outside the action (ours or the framework's): one log line, and
+        a JSON body instead of functions-framework's HTML page. Registered as the app's error handler."""
+        status = getattr(error, "code", None)
+        if isinstance(status, int) and 400 <= status < 500:
+            message = _shorten(f"{getattr(error, 'description', '') or type(error).__name__}", 200)
+            self._log({"trigger": "rejected", "status": status, "message": message}, started or time.monotonic())
+            return _text(status, message)
+        message = self.runner.bridge.redact(_shorten(f"internal error: {type(error).__name__}: {error}", 500))
+        library_log.error("%s", self.runner.bridge.redact(_shorten(traceback.format_exc(), 8000)))
+        outcome = Outcome(self.action.name, str(self.settings.target), "permanent", message)
+        self._log({"trigger": "error", **outcome.as_dict(), "status": 500}, started or time.monotonic())
+        return flask.Response(json.dumps(outcome.as_dict()), 500, mimetype="application/json")
+
+    def _handle(self, request: flask.Request, started: float) -> flask.Response:
         if request.path in HEALTH_PATHS:
             if request.method not in ("GET", "HEAD"):
                 return _text(405, "health endpoints answer GET", {"Allow": "GET, HEAD"})
             return _text(200, "ok")
-        started = time.monotonic()
         try:
             invocation = self._admit(request)
         except InvalidRequest as rejection:
@@ -109,7 +141,7 @@ class FunctionService:
         external = EXTERNAL_HEADER in request.headers  # werkzeug headers compare case-insensitively
         if external:
             self._authorize(request.headers.get("Authorization", ""))
-        body = _read_body(request, self.settings.max_body_bytes)
+        body = read_body(request, self.settings.max_body_bytes)
         headers = {name.lower(): value for name, value in request.headers.items()}
         if any(name.startswith("ce-") for name in headers):
             missing = [name for name in REQUIRED_BINARY_HEADERS if not headers.get(name)]
@@ -122,7 +154,7 @@ class FunctionService:
         if content_type == STRUCTURED_CONTENT_TYPE:
             try:
                 json.loads(body)
-            except ValueError:
+            except (ValueError, RecursionError):
                 raise InvalidRequest("structured CloudEvent body is not valid JSON") from None
             return Invocation("cloudevent-structured", external, _parse_event(headers, body))
         _require_json_or_empty(body, "request body")
@@ -204,15 +236,15 @@ class FunctionService:
     ) -> flask.Response:
         if invocation.event is None:
             return flask.Response(json.dumps(outcome.as_dict()), status, headers, mimetype="application/json")
-        reply = CloudEvent(
-            {
-                "type": OUTCOME_EVENT_TYPE,
-                "source": f"/gohome/huelights/{self.action.name}",
-                "subject": str(invocation.event["id"]),
-                "datacontenttype": "application/json",
-            },
-            outcome.as_dict(),
-        )
+        attributes = {
+            "type": OUTCOME_EVENT_TYPE,
+            "source": f"/gohome/huelights/{self.action.name}",
+            "datacontenttype": "application/json",
+        }
+        event_id = str(invocation.event["id"])
+        if HEADER_SAFE.fullmatch(event_id):
+            attributes["subject"] = event_id
+        reply = CloudEvent(attributes, outcome.as_dict())
         reply_headers, body = to_binary(reply)
         return flask.Response(body, status, {**reply_headers, **headers})
 
@@ -222,20 +254,13 @@ class FunctionService:
         invocation_log.info(self.runner.bridge.redact(json.dumps(record, default=str)))
 
 
-def _read_body(request: flask.Request, limit: int) -> bytes:
-    if request.content_length is not None and request.content_length > limit:
-        raise InvalidRequest(f"body of {request.content_length} bytes is larger than the limit of {limit}", 413)
-    body = request.stream.read(limit + 1)
-    if len(body) > limit:
-        raise InvalidRequest(f"body is larger than the limit of {limit} bytes", 413)
-    return body
-
-
 def _parse_event(headers: Mapping[str, str], body: bytes) -> CloudEvent:
     try:
         event = from_http(dict(headers), body)
     except GenericException as error:
         raise InvalidRequest(f"malformed CloudEvent: {str(error)[:200]}") from None
+    except (ValueError, TypeError, RecursionError) as error:
+        raise InvalidRequest(f"malformed CloudEvent ({type(error).__name__})") from None
     data = event.data
     if isinstance(data, str | bytes):
         _require_json_or_empty(data.encode() if isinstance(data, str) else data, "CloudEvent data")
@@ -247,7 +272,8 @@ def _require_json_or_empty(body: bytes, what: str) -> None:
         return
     try:
         json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):
+        # RecursionError: a few KB of `[[[[...` nest deeper than the parser's recursion limit.
         raise InvalidRequest(f"{what} must be empty or JSON") from None
 
 

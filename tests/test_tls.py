@@ -131,7 +131,7 @@ def test_a_confirmed_id_holds_for_every_later_connection(served: HueLikeServer, 
     bridge.get("lights", Deadline(10))
     served.tls_context = pki.credentials("wrong-id").server_context()
     served.reported_id = OTHER_BRIDGE_ID
-    bridge.session.close()  # drops the kept-alive connection: the next call makes a new one
+    bridge.transport.session.close()  # drops the kept-alive connection: the next call makes a new one
     with pytest.raises(PermanentBridgeError, match=f"is for bridge {OTHER_BRIDGE_ID}, not {BRIDGE_ID} \\(confirmed"):
         bridge.get("lights", Deadline(10))
     assert len(served.requests_seen) == 2
@@ -241,7 +241,7 @@ def test_a_bad_certificate_is_a_permanent_error_and_the_key_never_leaves(
 def test_an_http_bridge_that_redirects_to_https_says_to_use_https() -> None:
     with serve(None, app_key=APP_KEY, reported_id=BRIDGE_ID, redirect_to_https=True) as server:
         bridge = _bridge(server.url)
-        with pytest.raises(BridgeRejected, match=r"redirects to https://127\.0\.0\.1:\d+/api/<app-key>/lights") as e:
+        with pytest.raises(BridgeRejected, match=r"redirects to 'https://127\.0\.0\.1:\d+/api/<app-key>/lights'") as e:
             bridge.get("lights", Deadline(10))
     assert "a bare address like 192.168.1.2 means https" in str(e.value)
     assert APP_KEY not in str(e.value)
@@ -253,7 +253,7 @@ def test_a_caller_cannot_turn_verification_off_or_widen_the_trust(served: HueLik
     """verify=False or a CA path on the session (REQUESTS_CA_BUNDLE would set one) changes nothing."""
     bridge = _bridge(served.url, HUE_BRIDGE_ID=BRIDGE_ID)
     for verify in (False, str(test_root)):
-        bridge.session.verify = verify
+        bridge.transport.session.verify = verify
         with pytest.raises(PermanentBridgeError, match="not issued by Signify's Hue roots"):
             bridge.get("lights", Deadline(10))
     _no_key_reached(served)

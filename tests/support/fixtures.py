@@ -28,7 +28,7 @@ def sim() -> Iterator[RunningBridge]:
 def _restore_library_logging() -> Iterator[None]:
     """create_function sets up the library's log handlers once per process, as it should in a pod; in a
     test process that would leak retry warnings into later tests that read stderr (the CLI's)."""
-    loggers = [logging.getLogger(name) for name in ("huelights", "huelights.invocation")]
+    loggers = [logging.getLogger(name) for name in ("huelights", "huelights.invocation", "urllib3")]
     saved = [(logger, list(logger.handlers), logger.level, logger.propagate) for logger in loggers]
     yield
     for logger, handlers, level, propagate in saved:
