@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: venv test lint run fire images bench clean
+.PHONY: venv test lint run fire images lock bench clean
 
 $(INSTALLED): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,13 @@ fire: $(INSTALLED)
 
 images:
 	./scripts/build-images.sh
+
+# requirements.lock: every runtime distribution of the images with its hashes, resolved from
+# [project].dependencies for Python 3.11 on any platform. Run after changing a pin in pyproject.toml
+# (tests/test_lock.py fails until then).
+lock: $(INSTALLED)
+	$(BIN)/uv pip compile pyproject.toml --generate-hashes --universal --python-version 3.11 \
+		--custom-compile-command "make lock" --quiet -o requirements.lock
 
 bench: $(INSTALLED)
 	$(BIN)/python -m bench
