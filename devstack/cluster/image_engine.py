@@ -59,11 +59,15 @@ def _checked(args: Sequence[str], timeout: float, **kwargs: Any) -> str:
 
 def ensure_tools() -> None:
     """Podman, debootstrap and bubblewrap on PATH; installed with apt-get when missing and running as root."""
+    if os.geteuid() != 0:
+        # Without an OCI runtime, builds run with --isolation=chroot and images are run from
+        # `podman image mount`: both need root.
+        raise EngineUnavailable("building with --isolation=chroot and `podman image mount` need root")
     missing = [package for tool, package in TOOLS.items() if shutil.which(tool) is None]
     if not missing:
         return
-    if os.geteuid() != 0 or shutil.which("apt-get") is None:
-        raise EngineUnavailable(f"{', '.join(missing)} missing, and installing needs root and apt-get")
+    if shutil.which("apt-get") is None:
+        raise EngineUnavailable(f"{', '.join(missing)} missing, and there is no apt-get to install them")
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
     install = ["apt-get", "install", "-y", "--no-install-recommends", *missing]
     result = _run(install, BUILD_TIMEOUT, env=env)
@@ -72,7 +76,6 @@ def ensure_tools() -> None:
         result = _run(install, BUILD_TIMEOUT, env=env)
     if result.returncode != 0:
         raise EngineUnavailable(f"apt-get install {' '.join(missing)} failed: {result.stderr.strip()[-500:]}")
-    # `podman image mount` and the chroot build need root; the checks above made sure of it.
 
 
 def image_exists(tag: str) -> bool:
@@ -177,7 +180,12 @@ def container_rootfs(tag: str, name: str) -> Iterator[tuple[Path, Callable[[], l
 
 
 def bwrap_command(
-    rootfs: Path, config: ImageConfig, env: Mapping[str, str], info_fd: int, *, writable_root: bool = False
+    rootfs: Path,
+    config: ImageConfig,
+    env: Mapping[str, str],
+    info_fd: int | None = None,
+    *,
+    writable_root: bool = False,
 ) -> list[str]:
     """bubblewrap arguments running the image's CMD as Knative runs it (see the module docstring).
 
@@ -187,9 +195,11 @@ def bwrap_command(
     root = "--bind" if writable_root else "--ro-bind"
     args = [
         "bwrap", root, str(rootfs), "/", "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp",  # noqa: S108
-        "--unshare-all", "--share-net", "--as-pid-1", "--die-with-parent", "--info-fd", str(info_fd),
+        "--unshare-all", "--share-net", "--as-pid-1", "--die-with-parent",
         "--uid", str(RUN_UID), "--gid", str(RUN_GID), "--chdir", config.workdir, "--clearenv",
     ]  # fmt: skip
+    if info_fd is not None:  # bwrap writes {"child-pid": N} there: the CMD's pid, to send SIGTERM to
+        args += ["--info-fd", str(info_fd)]
     # The kubelet's environment: the image's ENV, HOME=/ for a uid without a passwd entry, HOSTNAME, then
     # what the pod spec adds (envFrom + env).
     for name, value in {**config.env, "HOME": "/", "HOSTNAME": "function", **env}.items():

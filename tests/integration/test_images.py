@@ -15,10 +15,11 @@ import json
 import os
 import re
 import signal
+import subprocess
 import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -31,8 +32,9 @@ from devstack.bridge_sim import SimulatedBridge
 from devstack.cluster import image_engine
 from devstack.gateway import LocalGateway
 from devstack.manifests import config_map_data, http_routes, ping_sources, service_env_names
-from devstack.pingsource import Delivery, deliver
+from devstack.pingsource import build_request
 from devstack.processes import free_port
+from huelights.trigger import OUTCOME_EVENT_TYPE
 from tests.test_functions import FUNC_INVOKE_DATA
 
 pytestmark = pytest.mark.integration
@@ -69,8 +71,6 @@ def images() -> Iterator[Built]:
     except image_engine.EngineUnavailable as exc:
         print(f"\nimage test skipped: {exc}")
         pytest.skip(f"no container engine: {exc}")
-    if os.geteuid() != 0:
-        pytest.skip("no container engine: `podman image mount` and chroot builds need root")
     seconds: dict[str, float] = {}
     started = time.monotonic()
     image_engine.build_standin_base()
@@ -160,10 +160,17 @@ def done(function: str, simulated: SimulatedBridge) -> bool:
 
 
 def send_ping(service: str, url: str) -> tuple[int | None, str]:
+    """The PingSource's tick, with mt-ping's exact headers and body; the reply must be a binary-mode
+    CloudEvent (what a Broker's filter accepts back: anything else is a failed delivery, retried)."""
     spec = ping_sources(REPO / "knative" / "base", "gohome")[service]
-    target = ("127.0.0.1", int(url.rsplit(":", 1)[1]))
-    delivery = deliver(spec, target, Delivery(service, str(uuid.uuid4()), "", manual=True), time.time_ns())
-    return delivery.status, delivery.response or (delivery.error or "")
+    headers, body = build_request(spec, str(uuid.uuid4()), time.time_ns())
+    sent = {name: value for name, value in headers if name not in ("Host", "Content-Length")}
+    response = requests.post(f"{url}/", headers=sent, data=body, timeout=REQUEST_TIMEOUT)
+    if response.status_code == 200:
+        assert all(response.headers.get(h) for h in ("ce-specversion", "ce-id", "ce-source", "ce-type"))
+        assert response.headers["ce-type"] == OUTCOME_EVENT_TYPE
+        assert response.headers["ce-source"].endswith(service.replace("-", "_"))
+    return response.status_code, response.text
 
 
 def send_func_invoke(url: str) -> tuple[int | None, str]:
@@ -269,3 +276,17 @@ def test_image_writes_nothing_outside_tmp(
             assert send_ping(service, pod.url)[0] == 200, logs(pod)
             terminate(pod, grace_seconds(service))
         assert changes() == [], f"written outside /tmp: {changes()}\n{logs(pod)}"
+
+
+def test_the_library_comes_only_from_the_app_folder(images: Built) -> None:
+    """The project is not installed as a package: outside WORKDIR, `import huelights` fails."""
+    tag = images.tags["colorloop"]
+    config = image_engine.image_config(tag)
+    probe = ["python", "-c", "import huelights"]
+    results = {}
+    with image_engine.mounted(tag) as rootfs:
+        for workdir in ("/", config.workdir):
+            command = image_engine.bwrap_command(rootfs, replace(config, workdir=workdir, command=probe), {})
+            results[workdir] = subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)
+    assert "No module named 'huelights'" in results["/"].stderr, results["/"].stderr
+    assert results[config.workdir].returncode == 0, results[config.workdir].stderr
