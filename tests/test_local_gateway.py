@@ -73,7 +73,7 @@ def test_repo_route_rewrites_path_and_host_and_sets_the_external_marker(repo_gat
     assert response.status_code == 200
     seen = response.get_json()
     assert (seen["method"], seen["path"], seen["query"], seen["body"]) == ("POST", "/", "x=1", '{"a": 1}')
-    assert seen["headers"]["Host"] == "colorloop.gohome.svc.cluster.local"
+    assert seen["headers"]["Host"] == "colorloop.gohome.svc"
     assert seen["headers"]["X-Gohome-External"] == "gateway"  # `set` replaces what the client sent
     assert seen["headers"]["Authorization"] == "Bearer t"
     assert seen["headers"]["X-Forwarded-Host"] == "colorloop.lab"
