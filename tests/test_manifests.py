@@ -35,6 +35,7 @@ import pytest
 import yaml
 from cronsim import CronSim
 
+from huelights.actions import COLORLOOP, LIGHTS_ON
 from huelights.trigger import EXTERNAL_HEADER, OUTCOME_EVENT_TYPE
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -802,6 +803,73 @@ def test_broker_overlay_routes_every_tick_through_a_trigger_with_retries() -> No
         timeout = re.fullmatch(r"PT(\d+)S", delivery["timeout"])
         assert timeout
         assert int(timeout.group(1)) < services[base_sink]["spec"]["template"]["spec"]["timeoutSeconds"]
+
+
+def _iso_seconds(text: str) -> float:
+    match = re.fullmatch(r"PT(\d+(?:\.\d+)?)S", text)
+    assert match, f"{text}: write seconds as PT<n>S"
+    return float(match.group(1))
+
+
+def worst_retry_window(delivery: Obj) -> float:
+    """Seconds from a tick to its last attempt's end when every attempt fails as late as it can: each
+    runs into the timeout, and the exponential waits are counted from 2^1 (a dispatcher counting from
+    2^0 waits half as long)."""
+    retries, delay = delivery["retry"], _iso_seconds(delivery["backoffDelay"])
+    assert delivery["backoffPolicy"] == "exponential"
+    return (retries + 1) * _iso_seconds(delivery["timeout"]) + sum(delay * 2**k for k in range(1, retries + 1))
+
+
+def seconds_to_next_tick(objects: list[Obj], source: Obj) -> float:
+    """From this PingSource's daily tick to the next tick of any other PingSource (all act on the lights)."""
+
+    def minute_of_day(ping: Obj) -> int:
+        minute, hour, *_ = ping["spec"]["schedule"].split()
+        return int(hour) * 60 + int(minute)
+
+    mine = minute_of_day(source)
+    others = [minute_of_day(s) for s in of_kind(objects, "PingSource") if s is not source]
+    return min((other - mine) % (24 * 60) or 24 * 60 for other in others) * 60.0
+
+
+def retry_overlaps(objects: list[Obj]) -> list[str]:
+    triggers = of_kind(objects, "Trigger")
+    problems = []
+    for source in of_kind(objects, "PingSource"):
+        address = f"/apis/v1/namespaces/{ns_of(source)}/pingsources/{source['metadata']['name']}"
+        for trigger in triggers:
+            if trigger["spec"]["filter"]["attributes"].get("source") != address:
+                continue
+            window, gap = worst_retry_window(trigger["spec"]["delivery"]), seconds_to_next_tick(objects, source)
+            if window >= gap:
+                problems.append(
+                    f"{trigger['metadata']['name']}: retries for up to {window:.0f} s, next tick in {gap:.0f} s"
+                )
+    return problems
+
+
+@needs_kustomize
+def test_a_failing_tick_gives_up_before_the_next_tick() -> None:
+    objects = rendered("broker")
+    assert retry_overlaps(objects) == []
+    broker = by_name(objects, "Broker")["huelights"]["spec"]["delivery"]
+    assert worst_retry_window(broker) < seconds_to_next_tick(objects, by_name(objects, "PingSource")["lights-on"])
+
+
+@needs_kustomize
+def test_retry_window_check_catches_the_old_numbers() -> None:
+    """7 attempts of up to 50 s with waits of 2 ... 64 s kept a 05:30 tick alive past 05:35."""
+    objects = rendered("broker")
+    by_name(objects, "Trigger")["lights-on"]["spec"]["delivery"].update(retry=6, backoffDelay="PT2S", timeout="PT50S")
+    assert retry_overlaps(objects) == ["lights-on: retries for up to 602 s, next tick in 300 s"]
+
+
+def test_a_late_lights_on_cannot_undo_a_colorloop() -> None:
+    """Even a lights-on attempt that lands after the colorloop changes nothing the colorloop set: it sends
+    only `on: true`, which the colorloop sent too, and a Hue light keeps its effect until told otherwise."""
+    shared = set(LIGHTS_ON.command) & set(COLORLOOP.command)
+    assert set(LIGHTS_ON.command) == shared == {"on"}
+    assert all(LIGHTS_ON.command[key] == COLORLOOP.command[key] for key in shared)
 
 
 @needs_kustomize
