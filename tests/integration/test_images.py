@@ -276,6 +276,7 @@ def test_image_writes_nothing_outside_tmp(
             assert send_ping(service, pod.url)[0] == 200, logs(pod)
             terminate(pod, grace_seconds(service))
         assert changes() == [], f"written outside /tmp: {changes()}\n{logs(pod)}"
+    check_logs(pod)
 
 
 def test_the_library_comes_only_from_the_app_folder(images: Built) -> None:
