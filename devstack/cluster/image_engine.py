@@ -20,10 +20,12 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import select
 import shutil
 import signal
 import subprocess
 import tempfile
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,6 +39,7 @@ CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")  # Debian's path, in the 
 DEBIAN_MIRROR = "http://deb.debian.org/debian"
 BASE_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 BUILD_TIMEOUT = 900
+START_TIMEOUT = 30  # for bwrap to set up the namespaces and start the CMD
 # Knative's pod security context for the functions (knative/base/services.yaml).
 RUN_UID = 10001
 RUN_GID = 10001
@@ -211,8 +214,21 @@ def bwrap_command(
 class Running:
     process: subprocess.Popen[bytes]
     child_pid: int  # the CMD's pid seen from here (PID 1 inside its namespace)
-    stdout: IO[bytes]
-    stderr: IO[bytes]
+
+
+def _read_until_closed(fd: int, timeout: float) -> bytes:
+    """What bwrap writes to its --info-fd; it closes the pipe once the child runs (or failed to start)."""
+    data = b""
+    deadline = time.monotonic() + timeout
+    with os.fdopen(fd, "rb", buffering=0) as pipe:
+        while (left := deadline - time.monotonic()) > 0:
+            if not select.select([pipe], [], [], left)[0]:
+                break
+            chunk = pipe.read(4096)
+            if not chunk:
+                break
+            data += chunk
+    return data
 
 
 @contextlib.contextmanager
@@ -239,13 +255,11 @@ def run(
     finally:
         os.close(info_write)
     try:
-        with os.fdopen(info_read, "rb") as info:
-            text = info.read().decode() or "{}"  # bwrap closes it once the child runs (or failed to start)
-        child_pid = int(json.loads(text).get("child-pid", 0))
+        child_pid = int(json.loads(_read_until_closed(info_read, START_TIMEOUT) or b"{}").get("child-pid", 0))
         if not child_pid:
             process.wait(timeout=30)
             raise RuntimeError(f"bwrap did not start the image (exit {process.returncode})")
-        yield Running(process, child_pid, stdout, stderr)
+        yield Running(process, child_pid)
     finally:
         if process.poll() is None:
             with contextlib.suppress(ProcessLookupError):
