@@ -243,6 +243,16 @@ def test_image_runs_as_knative_runs_it(
             status, body = send(pod.url)
             assert status == 200, f"{name}: {status} {body}\n{logs(pod)}"
             assert done(function, simulated), f"{name}: the lights did not change\n{logs(pod)}"
+        if not routed(service):
+            # No route leads here and the Service gives it no TRIGGER_TOKEN: gateway traffic is refused.
+            undo(function, simulated)
+            stamped = requests.post(
+                f"{pod.url}/",
+                headers={"X-Gohome-External": "gateway", "Authorization": f"Bearer {TOKEN}"},
+                timeout=REQUEST_TIMEOUT,
+            )
+            assert stamped.status_code == 403, stamped.text
+            assert not done(function, simulated)
         stopped = terminate(pod, grace_seconds(service))
     print(f"\n{function}: ready after {ready:.2f} s, stopped {stopped:.2f} s after SIGTERM")
     assert running.process.returncode == 0, f"exit {running.process.returncode} after SIGTERM\n{logs(pod)}"
