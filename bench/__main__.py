@@ -49,7 +49,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--smoke", action="store_true", help="1 run, small bursts, --current-env, --no-warmup, HUE_VERIFY_DELAY=0"
     )
     parser.add_argument("--library", type=Path, help="stage this folder as /app/huelights/ (a scratch copy)")
-    parser.add_argument("--pyproject", type=Path, help="derive the runtime requirements from this pyproject.toml")
+    parser.add_argument("--lock", type=Path, help="install this hashed lock instead of requirements.lock")
     parser.add_argument("--env", action="append", default=[], metavar="KEY=VALUE", help="extra env for every program")
     parser.add_argument("--out", type=Path, default=Path(os.environ.get("BENCH_OUT") or DEFAULT_OUT))
     parser.add_argument("--keep", action="store_true", help="keep the work folder (staged images, venvs, logs)")
@@ -80,9 +80,7 @@ def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     machine = environment.machine()
     started = time.monotonic()
     progress("staging the images and their runtime install" + ("" if args.current_env else " (fresh venvs)"))
-    env: Environment = environment.prepare(
-        work, fresh=not args.current_env, library=args.library, pyproject=args.pyproject
-    )
+    env: Environment = environment.prepare(work, fresh=not args.current_env, library=args.library, lock=args.lock)
     extra_env = dict(item.split("=", 1) for item in args.env)
     bench = Bench(env, work, extra_env, args.stop_timeout, args.memory_age)
     try:
@@ -128,7 +126,7 @@ def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
             "fresh_install": not args.current_env,
             "warmup": not args.no_warmup,
             "library": str(args.library) if args.library else None,
-            "pyproject": str(args.pyproject) if args.pyproject else None,
+            "lock": str(args.lock) if args.lock else None,
             "extra_env": extra_env,
             "wall_seconds": round(time.monotonic() - started, 1),
         },

@@ -26,7 +26,8 @@ from typing import Any
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
-from devstack.cluster import image_staging
+from bench import image_weight
+from devstack.cluster import image_engine, image_staging
 
 FUNCTIONS = ("lights_off", "lights_on", "colorloop")
 BASELINE = "baseline"
@@ -54,12 +55,12 @@ class Environment:
     weight: dict[str, Any] = field(default_factory=dict)
 
 
-def _stage_all(work: Path, library: Path | None, pyproject: Path | None) -> tuple[dict[str, Program], Path]:
+def _stage_all(work: Path, library: Path | None, lock: Path | None) -> tuple[dict[str, Program], Path]:
     replace: dict[str, Path] = {}
     if library is not None:
         replace[APP_LIBRARY] = library
-    if pyproject is not None:
-        replace["/tmp/build/pyproject.toml"] = pyproject
+    if lock is not None:
+        replace[image_staging.CONTAINER.lock] = lock
     programs = {}
     for function in FUNCTIONS:
         app = image_staging.stage(function, work / "images" / function, replace=replace)
@@ -68,19 +69,19 @@ def _stage_all(work: Path, library: Path | None, pyproject: Path | None) -> tupl
         BASELINE_TARGET, work / "images" / BASELINE, replace={APP_MAIN: HELLO_MAIN}, skip={APP_LIBRARY}
     )
     programs[BASELINE] = Program(BASELINE, BASELINE_TARGET, baseline_app)
-    return programs, image_staging.staged_pyproject(work / "images" / FUNCTIONS[0])
+    return programs, image_staging.staged_lock(work / "images" / FUNCTIONS[0])
 
 
-def _install(venv: Path, requirements: str, requirements_file: Path) -> None:
+def _install(venv: Path, requirements_file: Path, hashes: bool) -> None:
     image_staging.create_venv(venv)
-    result = image_staging.install_requirements(venv, requirements, requirements_file)
+    result = image_staging.install_requirements(venv, requirements_file, hashes)
     if result.returncode != 0:
         raise SetupError(f"pip install into {venv} failed:\n{result.stderr[-3000:]}")
 
 
-def _framework_pin(requirements: str) -> str:
+def _framework_pin(requirements: list[str]) -> str:
     """The functions-framework line of the runtime requirements: the baseline gets the same version."""
-    for line in _lines(requirements):
+    for line in requirements:
         if canonicalize_name(Requirement(line).name) == "functions-framework":
             return line
     raise SetupError("the runtime requirements do not pin functions-framework")
@@ -90,31 +91,31 @@ def _site_packages(prefix: Path) -> list[str]:
     return [sysconfig.get_path("purelib", vars={"base": str(prefix), "platbase": str(prefix)})]
 
 
-def prepare(work: Path, *, fresh: bool, library: Path | None = None, pyproject: Path | None = None) -> Environment:
-    programs, staged_pyproject = _stage_all(work, library, pyproject)
+def prepare(work: Path, *, fresh: bool, library: Path | None = None, lock: Path | None = None) -> Environment:
+    programs, staged_lock = _stage_all(work, library, lock)
+    requirements = image_staging.locked_requirements(staged_lock.read_text())
+    pin = _framework_pin(requirements)
     if fresh:
         runtime_venv, framework_venv = work / "runtime-venv", work / "framework-venv"
-        requirements = _requirements_with(sys.executable, staged_pyproject)
-        pin = _framework_pin(requirements)
+        framework_file = work / "framework-requirements.txt"
+        framework_file.write_text(pin + "\n")
         with ThreadPoolExecutor(max_workers=2) as pool:  # two pip processes, one per core
             jobs = [
-                pool.submit(_install, runtime_venv, requirements, work / "requirements.txt"),
-                pool.submit(_install, framework_venv, pin + "\n", work / "framework-requirements.txt"),
+                pool.submit(_install, runtime_venv, staged_lock, True),
+                pool.submit(_install, framework_venv, framework_file, False),
             ]
             for job in jobs:
                 job.result()
         venv, runtime_site, framework_site = runtime_venv, _site_packages(runtime_venv), _site_packages(framework_venv)
-        method = "fresh virtual environments (pip install -r, as the Containerfile)"
+        method = "fresh virtual environments (pip install --require-hashes -r requirements.lock, as the Containerfile)"
     else:
-        requirements = _requirements_with(sys.executable, staged_pyproject)
-        pin = _framework_pin(requirements)
         venv = Path(sys.prefix)
         runtime_site = framework_site = [p for p in sys.path if p.endswith("site-packages")]
         method = "installed distributions of this environment (RECORD files of the same requirements)"
     for program in programs.values():
         image_staging.compile_app(venv, program.app_dir)
 
-    runtime = closure(runtime_site, _lines(requirements))
+    runtime = closure(runtime_site, requirements)
     framework = closure(framework_site, [pin])
     apps = {name: tree_bytes(program.app_dir) for name, program in programs.items()}
     largest_function_app = max(apps[name] for name in FUNCTIONS)
@@ -122,7 +123,7 @@ def prepare(work: Path, *, fresh: bool, library: Path | None = None, pyproject: 
     environment = Environment(venv, programs)
     environment.weight = {
         "method": method,
-        "runtime_requirements": _lines(requirements),
+        "runtime_requirements": requirements,
         "runtime_install_bytes": sum(runtime.values()),
         "framework_install_bytes": sum(framework.values()),
         "app_bytes": apps,
@@ -130,22 +131,13 @@ def prepare(work: Path, *, fresh: bool, library: Path | None = None, pyproject: 
         "baseline_bytes": sum(framework.values()) + apps[BASELINE],
         "added_distributions": {name: runtime[name] for name in extra},
     }
+    if fresh and library is None and lock is None:
+        # The real images are built from the repository as it is; a scratch library or lock would not be in them.
+        try:
+            environment.weight.update(image_weight.measure(FUNCTIONS, pin))
+        except image_engine.EngineUnavailable as unavailable:
+            environment.weight["method"] += f" (no real images: {unavailable})"
     return environment
-
-
-def _requirements_with(python: str, pyproject: Path) -> str:
-    """The Containerfile's requirements script, run by `python` (any 3.11+ interpreter reads the TOML alike)."""
-    return subprocess.run(
-        [python, "-c", image_staging.CONTAINER.requirements_script, str(pyproject)],
-        check=True,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    ).stdout
-
-
-def _lines(requirements: str) -> list[str]:
-    return [line.strip() for line in requirements.splitlines() if line.strip() and not line.startswith("#")]
 
 
 def closure(site: Iterable[str], roots: Iterable[str]) -> dict[str, int]:

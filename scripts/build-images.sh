@@ -35,8 +35,8 @@ if [[ -z "$ENGINE" ]]; then
         echo "build-images: no usable container engine."
         echo "  Tried: ${CONTAINER_ENGINE:-podman docker} (found on PATH: $(command -v podman docker | tr '\n' ' '))"
         echo "  Install Podman or Docker with a running daemon, or set CONTAINER_ENGINE."
-        echo "  Without an engine, 'pytest tests/integration/test_image_staging.py' checks that each image would be"
-        echo "  self-contained (it stages the Containerfile's COPY lines and serves an event from them)."
+        echo "  As root, 'pytest tests/integration/test_images.py' installs Podman itself and builds and"
+        echo "  runs the images without a registry (docs/images.md)."
     } >&2
     exit 1
 fi

@@ -63,6 +63,26 @@ def repo_gateway(backend: int) -> Client:
     return client_for(http_routes(REPO / "gateway" / "route"), backend)
 
 
+@pytest.mark.parametrize("host", ["colorloop.gohome", "colorloop.gohome.svc", "colorloop.gohome.svc.cluster.local"])
+def test_knative_ingress_picks_the_service_by_any_name_knative_serves(backend: int, host: str) -> None:
+    """Knative's ingress serves a cluster-local ksvc with and without the cluster domain (ExpandedHosts)."""
+    rule = {"filters": [{"type": "URLRewrite", "urlRewrite": {"hostname": host}}],
+            "backendRefs": [{"name": "kourier-internal", "namespace": "kourier-system", "port": 80}]}  # fmt: skip
+    response = client_for([route([rule])], backend).post("/", headers={"Host": "colorloop.lab"})
+    assert response.status_code == 200
+    assert response.get_json()["headers"]["Host"] == host
+
+
+def test_the_https_redirect_route_is_left_to_the_plain_listener(backend: int) -> None:
+    """Locally there is one plain port standing for the HTTPS listener: the redirect route is not served."""
+    routes = http_routes(REPO / "gateway" / "route")
+    assert {r["metadata"]["name"] for r in routes} == {"colorloop", "colorloop-https-redirect"}
+    response = client_for(routes, backend).post("/colorloop", headers={"Host": "colorloop.lab"})
+    assert response.status_code == 200 and response.headers["X-Backend"] == "echo"
+    redirect_only = [r for r in routes if r["metadata"]["name"] == "colorloop-https-redirect"]
+    assert client_for(redirect_only, backend).post("/colorloop", headers={"Host": "colorloop.lab"}).status_code == 404
+
+
 def test_repo_route_rewrites_path_and_host_and_sets_the_external_marker(repo_gateway: Client) -> None:
     response = repo_gateway.post(
         "/colorloop?x=1",
@@ -73,7 +93,7 @@ def test_repo_route_rewrites_path_and_host_and_sets_the_external_marker(repo_gat
     assert response.status_code == 200
     seen = response.get_json()
     assert (seen["method"], seen["path"], seen["query"], seen["body"]) == ("POST", "/", "x=1", '{"a": 1}')
-    assert seen["headers"]["Host"] == "colorloop.gohome.svc.cluster.local"
+    assert seen["headers"]["Host"] == "colorloop.gohome.svc"
     assert seen["headers"]["X-Gohome-External"] == "gateway"  # `set` replaces what the client sent
     assert seen["headers"]["Authorization"] == "Bearer t"
     assert seen["headers"]["X-Forwarded-Host"] == "colorloop.lab"

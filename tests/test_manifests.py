@@ -35,6 +35,7 @@ import pytest
 import yaml
 from cronsim import CronSim
 
+from huelights.actions import COLORLOOP, LIGHTS_ON
 from huelights.trigger import EXTERNAL_HEADER, OUTCOME_EVENT_TYPE
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -50,7 +51,20 @@ FUNCTION_SERVICES = {"lights_off": "lights-off", "lights_on": "lights-on", "colo
 SECRET_NAME = "huelights"
 PING_EVENT_TYPE = "dev.knative.sources.ping"
 KOURIER = ("kourier-system", "kourier-internal", 80)
+KOURIER_OPERATOR = ("knative-serving", "kourier-internal", 80)  # the Knative Operator's install
 ISTIO = ("istio-system", "knative-local-gateway", 80)
+# The user's own Gateway that gateway/components/existing-gateway attaches the route to.
+EXISTING_GATEWAY: dict[str, Any] = {
+    "apiVersion": "gateway.networking.k8s.io/v1",
+    "kind": "Gateway",
+    "metadata": {"name": "nginx-gateway", "namespace": "nginx-gateway"},
+    "spec": {
+        "gatewayClassName": "nginx",
+        "listeners": [
+            {"name": "http", "protocol": "HTTP", "port": 80, "allowedRoutes": {"namespaces": {"from": "All"}}}
+        ],
+    },
+}
 
 KUSTOMIZATIONS = {
     "knative": ROOT / "knative",
@@ -59,6 +73,8 @@ KUSTOMIZATIONS = {
     "gateway-operator": ROOT / "gateway" / "operator",
     "gateway-route": ROOT / "gateway" / "route",
     "gateway-route-istio": ROOT / "gateway" / "route-istio",
+    "gateway-route-knative-operator": ROOT / "gateway" / "route-knative-operator",
+    "gateway-route-existing-gateway": ROOT / "gateway" / "route-existing-gateway",
 }
 
 KUBECTL = shutil.which("kubectl")
@@ -378,6 +394,42 @@ SCHEMA_MUTATIONS: dict[str, tuple[str, str, str, Callable[[Obj], None]]] = {
         "HTTPRoute",
         "colorloop",
         _set("spec.rules.0.matches.0.path.type", "Prefix"),
+    ),
+    "httproute-redirect-status-not-a-redirect": (
+        "gateway-route",
+        "HTTPRoute",
+        "colorloop-https-redirect",
+        _set("spec.rules.0.filters.0.requestRedirect.statusCode", 200),
+    ),
+    "httproute-redirect-unknown-scheme": (
+        "gateway-route",
+        "HTTPRoute",
+        "colorloop-https-redirect",
+        _set("spec.rules.0.filters.0.requestRedirect.scheme", "tls"),
+    ),
+    "gateway-unknown-tls-mode": (
+        "gateway-operator",
+        "Gateway",
+        "homelab",
+        _set("spec.listeners.0.tls.mode", "Terminated"),
+    ),
+    "gateway-typo-certificateRefs": (
+        "gateway-operator",
+        "Gateway",
+        "homelab",
+        _rename("spec.listeners.0.tls.certificateRefs", "certificateRef"),
+    ),
+    "operator-route-typo-backendRefs": (
+        "gateway-route-knative-operator",
+        "HTTPRoute",
+        "colorloop",
+        _rename("spec.rules.0.backendRefs", "backendRef"),
+    ),
+    "existing-gateway-route-string-port": (
+        "gateway-route-existing-gateway",
+        "HTTPRoute",
+        "colorloop",
+        _set("spec.parentRefs.0.port", "80"),
     ),
     "gateway-typo-allowedRoutes": (
         "gateway-operator",
@@ -766,6 +818,73 @@ def test_broker_overlay_routes_every_tick_through_a_trigger_with_retries() -> No
         assert int(timeout.group(1)) < services[base_sink]["spec"]["template"]["spec"]["timeoutSeconds"]
 
 
+def _iso_seconds(text: str) -> float:
+    match = re.fullmatch(r"PT(\d+(?:\.\d+)?)S", text)
+    assert match, f"{text}: write seconds as PT<n>S"
+    return float(match.group(1))
+
+
+def worst_retry_window(delivery: Obj) -> float:
+    """Seconds from a tick to its last attempt's end when every attempt fails as late as it can: each
+    runs into the timeout, and the exponential waits are counted from 2^1 (a dispatcher counting from
+    2^0 waits half as long)."""
+    retries, delay = delivery["retry"], _iso_seconds(delivery["backoffDelay"])
+    assert delivery["backoffPolicy"] == "exponential"
+    return (retries + 1) * _iso_seconds(delivery["timeout"]) + sum(delay * 2**k for k in range(1, retries + 1))
+
+
+def seconds_to_next_tick(objects: list[Obj], source: Obj) -> float:
+    """From this PingSource's daily tick to the next tick of any other PingSource (all act on the lights)."""
+
+    def minute_of_day(ping: Obj) -> int:
+        minute, hour, *_ = ping["spec"]["schedule"].split()
+        return int(hour) * 60 + int(minute)
+
+    mine = minute_of_day(source)
+    others = [minute_of_day(s) for s in of_kind(objects, "PingSource") if s is not source]
+    return min((other - mine) % (24 * 60) or 24 * 60 for other in others) * 60.0
+
+
+def retry_overlaps(objects: list[Obj]) -> list[str]:
+    triggers = of_kind(objects, "Trigger")
+    problems = []
+    for source in of_kind(objects, "PingSource"):
+        address = f"/apis/v1/namespaces/{ns_of(source)}/pingsources/{source['metadata']['name']}"
+        for trigger in triggers:
+            if trigger["spec"]["filter"]["attributes"].get("source") != address:
+                continue
+            window, gap = worst_retry_window(trigger["spec"]["delivery"]), seconds_to_next_tick(objects, source)
+            if window >= gap:
+                problems.append(
+                    f"{trigger['metadata']['name']}: retries for up to {window:.0f} s, next tick in {gap:.0f} s"
+                )
+    return problems
+
+
+@needs_kustomize
+def test_a_failing_tick_gives_up_before_the_next_tick() -> None:
+    objects = rendered("broker")
+    assert retry_overlaps(objects) == []
+    broker = by_name(objects, "Broker")["huelights"]["spec"]["delivery"]
+    assert worst_retry_window(broker) < seconds_to_next_tick(objects, by_name(objects, "PingSource")["lights-on"])
+
+
+@needs_kustomize
+def test_retry_window_check_catches_the_old_numbers() -> None:
+    """7 attempts of up to 50 s with waits of 2 ... 64 s kept a 05:30 tick alive past 05:35."""
+    objects = rendered("broker")
+    by_name(objects, "Trigger")["lights-on"]["spec"]["delivery"].update(retry=6, backoffDelay="PT2S", timeout="PT50S")
+    assert retry_overlaps(objects) == ["lights-on: retries for up to 602 s, next tick in 300 s"]
+
+
+def test_a_late_lights_on_cannot_undo_a_colorloop() -> None:
+    """Even a lights-on attempt that lands after the colorloop changes nothing the colorloop set: it sends
+    only `on: true`, which the colorloop sent too, and a Hue light keeps its effect until told otherwise."""
+    shared = set(LIGHTS_ON.command) & set(COLORLOOP.command)
+    assert set(LIGHTS_ON.command) == shared == {"on"}
+    assert all(LIGHTS_ON.command[key] == COLORLOOP.command[key] for key in shared)
+
+
 @needs_kustomize
 def test_function_replies_never_match_a_trigger() -> None:
     """A function answers a CloudEvent with an outcome event that the Broker takes back in."""
@@ -788,36 +907,40 @@ def test_broker_checks_catch_a_dangling_dead_letter_sink() -> None:
 
 
 def route_problems(
-    gateways: list[Obj], route_objects: list[Obj], services: list[Obj], ingress: tuple[str, str, int]
+    gateways: list[Obj],
+    route_objects: list[Obj],
+    services: list[Obj],
+    ingress: tuple[str, str, int],
+    hostnames: tuple[str, ...] = ("colorloop.lab",),
+    plain_http: bool = False,
 ) -> list[str]:
+    """What keeps the colorloop route from working (or from being safe) on these Gateways.
+
+    plain_http admits a route on an HTTP listener (someone else's Gateway that has no HTTPS listener);
+    ours carries the bearer token over HTTPS only.
+    """
     problems: list[str] = []
-    routes = of_kind(route_objects, "HTTPRoute")
+    routes = [r for r in of_kind(route_objects, "HTTPRoute") if r["metadata"]["name"] == "colorloop"]
     grants = of_kind(route_objects, "ReferenceGrant")
     if len(routes) != 1:
-        return [f"{len(routes)} HTTPRoutes"]
+        return [f"{len(routes)} HTTPRoutes named colorloop"]
     route = routes[0]
     route_ns = ns_of(route)
     spec = route["spec"]
     for parent in spec["parentRefs"]:
-        gateway = next(
-            (
-                g
-                for g in gateways
-                if g["metadata"]["name"] == parent["name"] and ns_of(g) == parent.get("namespace", route_ns)
-            ),
-            None,
-        )
-        if gateway is None:
+        admitting = _admitting_listeners(gateways, parent, route_ns, spec.get("hostnames", []))
+        if admitting is None:
             problems.append(f"parentRef {parent} names no Gateway")
-            continue
-        listeners = [ln for ln in gateway["spec"]["listeners"] if parent.get("sectionName") in (None, ln["name"])]
-        admitting = [ln for ln in listeners if _admits(ln, route_ns, ns_of(gateway), spec.get("hostnames", []))]
-        if not admitting:
-            problems.append(f"no listener of {ns_of(gateway)}/{gateway['metadata']['name']} admits the route")
-    if spec.get("hostnames") != ["colorloop.lab"]:
+        elif not admitting:
+            problems.append(f"no listener of {parent.get('namespace')}/{parent['name']} admits the route")
+        elif not plain_http and any(ln["protocol"] != "HTTPS" for ln in admitting):
+            problems.append(f"the route attaches to a plain-HTTP listener of {parent['name']}: the token goes in clear")
+    if tuple(spec.get("hostnames", [])) != hostnames:
         problems.append(f"hostnames {spec.get('hostnames')}")
+    # Knative's ingress serves a cluster-local ksvc as <name>.<ns>.svc on any cluster; the name with the
+    # cluster domain (svc.cluster.local) fails on clusters with another DNS domain.
     local_services = {
-        f"{s['metadata']['name']}.{ns_of(s)}.svc.cluster.local"
+        f"{s['metadata']['name']}.{ns_of(s)}.svc"
         for s in services
         if s["metadata"].get("labels", {}).get("networking.knative.dev/visibility") == "cluster-local"
     }
@@ -827,7 +950,7 @@ def route_problems(
             problems.append(f"matches {matches}")
         filters = {f["type"]: f for f in rule.get("filters", [])}
         rewrite = filters.get("URLRewrite", {}).get("urlRewrite", {})
-        if rewrite.get("hostname") != "colorloop.gohome.svc.cluster.local" or rewrite["hostname"] not in local_services:
+        if rewrite.get("hostname") != "colorloop.gohome.svc" or rewrite["hostname"] not in local_services:
             problems.append(f"Host rewrite {rewrite.get('hostname')} is not the cluster-local colorloop Service")
         if rewrite.get("path") != {"type": "ReplacePrefixMatch", "replacePrefixMatch": "/"}:
             problems.append(f"path rewrite {rewrite.get('path')}")
@@ -841,6 +964,51 @@ def route_problems(
             if target[0] != route_ns and not any(_grants(g, route_ns, target) for g in grants):
                 problems.append(f"no ReferenceGrant in {target[0]} lets {route_ns} HTTPRoutes reach {target[1]}")
     return problems
+
+
+def redirect_problems(gateways: list[Obj], route_objects: list[Obj]) -> list[str]:
+    """Plain HTTP for the route's hostnames only redirects to HTTPS, and nothing is forwarded from it."""
+    routes = by_name(of_kind(route_objects, "HTTPRoute"), "HTTPRoute")
+    redirect, main = routes.get("colorloop-https-redirect"), routes.get("colorloop")
+    if redirect is None or main is None:
+        return ["no colorloop-https-redirect route beside colorloop"]
+    problems = []
+    spec = redirect["spec"]
+    if spec.get("hostnames") != main["spec"].get("hostnames"):
+        problems.append(f"redirect hostnames {spec.get('hostnames')} differ from the route's")
+    for parent in spec["parentRefs"]:
+        admitting = _admitting_listeners(gateways, parent, ns_of(redirect), spec.get("hostnames", []))
+        if not admitting or any(ln["protocol"] != "HTTP" for ln in admitting):
+            problems.append(f"the redirect is not on a plain-HTTP listener of {parent['name']}")
+    for rule in spec["rules"]:
+        if rule.get("backendRefs"):
+            problems.append("the redirect route forwards requests")
+        redirects = [f["requestRedirect"] for f in rule.get("filters", []) if f["type"] == "RequestRedirect"]
+        if [r.get("scheme") for r in redirects] != ["https"]:
+            problems.append(f"redirect {redirects} is not to https")
+    for gateway in gateways:
+        for listener in gateway["spec"]["listeners"]:
+            refs = listener.get("tls", {}).get("certificateRefs", [])
+            if listener["protocol"] == "HTTPS" and (
+                listener["tls"].get("mode", "Terminate") != "Terminate" or not refs
+            ):
+                problems.append(f"HTTPS listener {listener['name']} terminates no TLS with a certificate Secret")
+    return problems
+
+
+def _admitting_listeners(gateways: list[Obj], parent: Obj, route_ns: str, hostnames: list[str]) -> list[Obj] | None:
+    gateway = next(
+        (
+            g
+            for g in gateways
+            if g["metadata"]["name"] == parent["name"] and ns_of(g) == parent.get("namespace", route_ns)
+        ),
+        None,
+    )
+    if gateway is None:
+        return None
+    listeners = [ln for ln in gateway["spec"]["listeners"] if parent.get("sectionName") in (None, ln["name"])]
+    return [ln for ln in listeners if _admits(ln, route_ns, ns_of(gateway), hostnames)]
 
 
 def _admits(listener: Obj, route_ns: str, gateway_ns: str, hostnames: list[str]) -> bool:
@@ -889,6 +1057,35 @@ def test_route_reaches_colorloop_through_kourier_with_a_matching_grant() -> None
     )
 
 
+def test_plain_http_only_redirects_to_https() -> None:
+    assert redirect_problems(rendered("gateway-operator"), rendered("gateway-route")) == []
+
+
+@needs_kustomize
+def test_knative_operator_variant_routes_to_kourier_in_knative_serving() -> None:
+    objects = rendered("gateway-route-knative-operator")
+    services = of_kind(rendered("knative"), "Service")
+    assert route_problems(rendered("gateway-operator"), objects, services, KOURIER_OPERATOR) == []
+    assert [ns_of(g) for g in of_kind(objects, "ReferenceGrant")] == ["knative-serving"]
+    assert redirect_problems(rendered("gateway-operator"), objects) == []
+
+
+@needs_kustomize
+def test_existing_gateway_component_attaches_the_route_under_its_hostname() -> None:
+    objects = rendered("gateway-route-existing-gateway")
+    services = of_kind(rendered("knative"), "Service")
+    problems = route_problems([EXISTING_GATEWAY], objects, services, KOURIER, ("colorlooper.lab",), plain_http=True)
+    assert problems == []
+    assert [r["metadata"]["name"] for r in of_kind(objects, "HTTPRoute")] == ["colorloop"], "no redirect route"
+    # On that HTTP-only listener our own check flags the token in clear: the docs say so too.
+    assert route_problems([EXISTING_GATEWAY], objects, services, KOURIER, ("colorlooper.lab",))
+    # Only the component is needed: the kustomization using it adds nothing of its own.
+    kustomization = yaml.safe_load(
+        (KUSTOMIZATIONS["gateway-route-existing-gateway"] / "kustomization.yaml").read_text()
+    )
+    assert set(kustomization) == {"apiVersion", "kind", "resources", "components"}
+
+
 @needs_kustomize
 def test_istio_variant_routes_to_knative_local_gateway() -> None:
     objects = rendered("gateway-route-istio")
@@ -897,7 +1094,7 @@ def test_istio_variant_routes_to_knative_local_gateway() -> None:
 
 
 def test_route_kustomizations_do_not_move_the_grant() -> None:
-    for name in ("gateway-operator", "gateway-route", "gateway-route-istio"):
+    for name in [n for n in KUSTOMIZATIONS if n.startswith("gateway-")]:
         kustomization = yaml.safe_load((KUSTOMIZATIONS[name] / "kustomization.yaml").read_text())
         assert "namespace" not in kustomization, f"{name}: a top-level namespace would rewrite the ReferenceGrant"
 
@@ -927,7 +1124,13 @@ def _route_mutations() -> Iterator[tuple[str, Callable[[list[Obj], list[Obj]], N
     yield (
         "host-rewrite-wrong-service",
         lambda g, r: route(r)["spec"]["rules"][0]["filters"][1]["urlRewrite"].update(
-            {"hostname": "colour-loop.gohome.svc.cluster.local"}
+            {"hostname": "colour-loop.gohome.svc"}
+        ),
+    )
+    yield (
+        "host-rewrite-with-cluster-domain",
+        lambda g, r: route(r)["spec"]["rules"][0]["filters"][1]["urlRewrite"].update(
+            {"hostname": "colorloop.gohome.svc.cluster.local"}
         ),
     )
     yield "no-path-rewrite", lambda g, r: route(r)["spec"]["rules"][0]["filters"][1]["urlRewrite"].pop("path")
@@ -941,7 +1144,38 @@ def _route_mutations() -> Iterator[tuple[str, Callable[[list[Obj], list[Obj]], N
     yield "gateway-default-same-namespace", lambda g, r: g[0]["spec"]["listeners"][0].pop("allowedRoutes")
     yield "gateway-other-hostname", lambda g, r: g[0]["spec"]["listeners"][0].update({"hostname": "*.home"})
     yield "parent-wrong-gateway", lambda g, r: route(r)["spec"]["parentRefs"][0].update({"name": "nginx"})
-    yield "parent-wrong-section", lambda g, r: route(r)["spec"]["parentRefs"][0].update({"sectionName": "https"})
+    yield "parent-wrong-section", lambda g, r: route(r)["spec"]["parentRefs"][0].update({"sectionName": "admin"})
+    yield "parent-plain-http", lambda g, r: route(r)["spec"]["parentRefs"][0].update({"sectionName": "http"})
+    yield "parent-any-listener", lambda g, r: route(r)["spec"]["parentRefs"][0].pop("sectionName")
+
+
+def _redirect_mutations() -> Iterator[tuple[str, Callable[[list[Obj], list[Obj]], None]]]:
+    def redirect(objects: list[Obj]) -> Obj:
+        return by_name(objects, "HTTPRoute")["colorloop-https-redirect"]
+
+    yield "redirect-missing", lambda g, r: r.remove(redirect(r))
+    yield (
+        "redirect-to-http",
+        lambda g, r: redirect(r)["spec"]["rules"][0]["filters"][0]["requestRedirect"].update({"scheme": "http"}),
+    )
+    yield (
+        "redirect-forwards",
+        lambda g, r: redirect(r)["spec"]["rules"][0].update(
+            {"backendRefs": [{"name": "kourier-internal", "namespace": "kourier-system", "port": 80}]}
+        ),
+    )
+    yield "redirect-on-https", lambda g, r: redirect(r)["spec"]["parentRefs"][0].update({"sectionName": "https"})
+    yield "redirect-other-host", lambda g, r: redirect(r)["spec"].update({"hostnames": ["other.lab"]})
+    yield "https-without-certificate", lambda g, r: g[0]["spec"]["listeners"][0]["tls"].pop("certificateRefs")
+
+
+@pytest.mark.parametrize(
+    ("label", "mutate"), list(_redirect_mutations()), ids=[label for label, _ in _redirect_mutations()]
+)
+def test_redirect_checks_catch_broken_redirects(label: str, mutate: Callable[[list[Obj], list[Obj]], None]) -> None:
+    gateways, route_objects = rendered("gateway-operator"), rendered("gateway-route")
+    mutate(gateways, route_objects)
+    assert redirect_problems(gateways, route_objects), label
 
 
 @pytest.mark.parametrize(("label", "mutate"), list(_route_mutations()), ids=[label for label, _ in _route_mutations()])

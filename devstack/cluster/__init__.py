@@ -1,1 +1,1 @@
-"""What stands in for the cluster locally, read from knative/, gateway/ and the Containerfile."""
+"""Dev-only emulation of and tooling around the cluster (never imported by huelights/)."""

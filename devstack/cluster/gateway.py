@@ -7,11 +7,13 @@ Implemented from the Gateway API spec (HTTPRoute v1, standard channel), as NGINX
 - filters RequestHeaderModifier (set / add / remove), ResponseHeaderModifier, URLRewrite (hostname,
   ReplacePrefixMatch, ReplaceFullPath); any other filter is refused at start, naming the route;
 - backend: Knative's ingress (kourier-internal, knative-local-gateway) routes by the rewritten Host
-  `<ksvc>.<ns>.svc.cluster.local`, so that name picks the local function; otherwise the backendRef's
-  Service name does. Only the first backendRef is used (weights ignored).
+  `<ksvc>.<ns>`, `<ksvc>.<ns>.svc` or `<ksvc>.<ns>.svc.cluster.local`, so that name picks the local
+  function; otherwise the backendRef's Service name does. Only the first backendRef is used (weights ignored).
 - nothing matches -> 404; bodies over 1 MiB -> 413 (nginx's default); backend down -> 502; slow -> 504.
-The listener of the operator's Gateway (port 80, `*.lab`) is not emulated: the local gateway listens on
-one port and the route's own hostnames decide. Send `Host: colorloop.lab` with curl.
+The listeners of the operator's Gateway (`*.lab`) are not emulated: the local gateway listens on one
+plain-HTTP port, stands for the HTTPS listener the route attaches to, and the route's own hostnames
+decide. A route that only redirects to HTTPS (the plain listener's job) is left out: locally there is no
+HTTPS to send anyone to. Send `Host: colorloop.lab` with curl.
 """
 
 from __future__ import annotations
@@ -30,6 +32,8 @@ JsonDict = dict[str, Any]
 Target = tuple[str, int]
 SUPPORTED_FILTERS = ("RequestHeaderModifier", "ResponseHeaderModifier", "URLRewrite")
 KNATIVE_INGRESSES = ("kourier-internal", "knative-local-gateway", "kourier")
+# The names Knative's ingress serves a cluster-local ksvc under, whatever the cluster's DNS domain.
+KNATIVE_HOST = re.compile(r"([a-z0-9-]+)\.[a-z0-9-]+(\.svc(\.cluster\.local)?)?")
 HOP_BY_HOP = frozenset(
     {
         "connection",
@@ -125,9 +129,9 @@ class LocalGateway:
     """A WSGI app applying HTTPRoute objects; `targets` maps Knative Service names to local ports."""
 
     def __init__(self, routes: list[JsonDict], targets: dict[str, Target]) -> None:
-        self.routes = routes
+        self.routes = [route for route in routes if not _redirects_to_https(route)]
         self.targets = targets
-        for route in routes:
+        for route in self.routes:
             name = (route.get("metadata") or {}).get("name", "<unnamed>")
             for rule in (route.get("spec") or {}).get("rules") or []:
                 for flt in rule.get("filters") or []:
@@ -153,8 +157,9 @@ class LocalGateway:
         if not refs:
             return None
         name = str(refs[0].get("name", ""))
-        if name in KNATIVE_INGRESSES and host.endswith(".svc.cluster.local"):
-            name = host.split(".", 1)[0]  # Knative's ingress picks the ksvc by Host
+        knative_host = KNATIVE_HOST.fullmatch(host)
+        if name in KNATIVE_INGRESSES and knative_host:
+            name = knative_host.group(1)  # Knative's ingress picks the ksvc by Host
         return self.targets.get(name)
 
     def __call__(self, environ: JsonDict, start_response: Any) -> Any:
@@ -208,6 +213,15 @@ class LocalGateway:
         if response_mods:
             _modify_headers(response.headers, response_mods)
         return response
+
+
+def _redirects_to_https(route: JsonDict) -> bool:
+    rules = (route.get("spec") or {}).get("rules") or []
+    return bool(rules) and all(
+        any(f.get("type") == "RequestRedirect" and (f.get("requestRedirect") or {}).get("scheme") == "https"
+            for f in rule.get("filters") or [])
+        for rule in rules
+    )  # fmt: skip
 
 
 def _modify_headers(headers: Any, modifier: JsonDict) -> None:

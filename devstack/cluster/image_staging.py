@@ -1,11 +1,12 @@
 """A function image without a container engine: the Containerfile's files, runtime install and command.
 
 The Containerfile is the single source: its COPY lines say which files go where, its requirements RUN
-turns pyproject.toml into the runtime requirements, its compileall RUN precompiles /app, its ENV,
+installs the lock file (requirements.lock, with hashes), its compileall RUN precompiles /app, its ENV,
 WORKDIR and CMD say how the process starts. `stage` copies exactly those files into an empty folder,
 `create_venv` + `install_requirements` give a fresh virtual environment with only the runtime
-requirements, and `image_env` is the environment the CMD runs with. tests/integration/test_image_staging.py proves
-a staged image serves a PingSource event; the bench (`python -m bench`) times and weighs it.
+requirements, and `image_env` is the environment the CMD runs with. The bench (`python -m bench`) times
+staged images (starting a process is much quicker than building an image); the real images are built
+and run by tests/integration/test_images.py (devstack/cluster/image_engine.py).
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ class ContainerfileError(ValueError):
 @dataclass(frozen=True)
 class Containerfile:
     copies: list[tuple[str, str]]  # (source relative to the build context, absolute destination)
-    requirements_script: str  # the `python -c '...'` that turns pyproject.toml into requirements.txt
+    lock: str  # where the RUN that installs the runtime requirements reads the lock file (--require-hashes -r)
     env: dict[str, str]
     workdir: str
     cmd: str
@@ -44,7 +45,7 @@ def parse_containerfile(text: str) -> Containerfile:
     env: dict[str, str] = {}
     workdir = "/"
     cmd = ""
-    script = ""
+    lock = ""
     compile_args: tuple[str, ...] = ()
     for line in (line.strip() for line in lines):
         instruction, _, rest = line.partition(" ")
@@ -61,16 +62,16 @@ def parse_containerfile(text: str) -> Containerfile:
             workdir = rest.strip()
         elif instruction == "CMD":
             cmd = rest.strip()
-        elif instruction == "RUN" and '["project"]["dependencies"]' in rest:
-            match = re.search(r"python -c '([^']+)'", rest)
+        elif instruction == "RUN" and "pip install" in rest:
+            match = re.search(r"--require-hashes -r (\S+)", rest)
             if not match:
-                raise ContainerfileError("the requirements RUN line changed shape")
-            script = match.group(1)
+                raise ContainerfileError("the requirements RUN must install a lock file with --require-hashes -r")
+            lock = match.group(1)
         elif instruction == "RUN" and rest.startswith("python -m compileall "):
             compile_args = tuple(shlex.split(rest)[1:])
-    if not (copies and cmd and script):
+    if not (copies and cmd and lock):
         raise ContainerfileError("Containerfile lacks COPY, CMD or the requirements RUN")
-    return Containerfile(copies, script, env, workdir, cmd, compile_args)
+    return Containerfile(copies, lock, env, workdir, cmd, compile_args)
 
 
 CONTAINER = parse_containerfile(CONTAINERFILE.read_text())
@@ -109,8 +110,8 @@ def stage(
     return root / CONTAINER.workdir.lstrip("/")
 
 
-def staged_pyproject(root: Path) -> Path:
-    return next(root / d.lstrip("/") for s, d in CONTAINER.copies if s == "pyproject.toml")
+def staged_lock(root: Path) -> Path:
+    return root / CONTAINER.lock.lstrip("/")
 
 
 def create_venv(path: Path) -> Path:
@@ -119,20 +120,18 @@ def create_venv(path: Path) -> Path:
     return path
 
 
-def runtime_requirements(venv: Path, pyproject: Path) -> str:
-    """requirements.txt as the Containerfile's RUN derives it from pyproject.toml."""
-    return subprocess.run(  # noqa: S603 (the Containerfile's own script)
-        [str(venv / "bin" / "python"), "-c", CONTAINER.requirements_script, str(pyproject)],
-        check=True,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    ).stdout
+def locked_requirements(lock: str) -> list[str]:
+    """`name==version[ ; marker]` of every distribution in a hashed lock file (hashes and comments left out)."""
+    return [
+        line.rstrip("\\").strip()
+        for line in lock.splitlines()
+        if line.strip() and not line.lstrip().startswith(("#", "--"))
+    ]
 
 
-def install_requirements(venv: Path, requirements: str, requirements_file: Path) -> subprocess.CompletedProcess[str]:
-    """pip install -r into venv, as the image's RUN does; the caller checks returncode (stderr says why)."""
-    requirements_file.write_text(requirements)
+def install_requirements(venv: Path, lock_file: Path, hashes: bool = True) -> subprocess.CompletedProcess[str]:
+    """pip install --require-hashes -r into venv, as the image's RUN does; the caller checks returncode.
+    hashes=False for a plain requirements file (the bench's framework-only baseline)."""
     return subprocess.run(  # noqa: S603 (fixed arguments, no shell)
         [
             sys.executable,
@@ -143,8 +142,9 @@ def install_requirements(venv: Path, requirements: str, requirements_file: Path)
             "install",
             "--quiet",
             "--disable-pip-version-check",
+            *(["--require-hashes"] if hashes else []),
             "-r",
-            str(requirements_file),
+            str(lock_file),
         ],
         capture_output=True,
         text=True,
