@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import http.client
 import re
-import socket
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
@@ -191,7 +190,7 @@ class LocalGateway:
                 UPSTREAM_TIMEOUT,
                 drop_response_headers=frozenset({"server", "date"}),
             )
-        except (TimeoutError, socket.timeout):
+        except TimeoutError:
             return html_response(504, "Gateway Time-out")
         except (OSError, http.client.HTTPException):
             return html_response(502, "Bad Gateway")

@@ -241,7 +241,8 @@ def main(argv: list[str] | None = None) -> int:
             }
 
         dashboard = make_dashboard(scheduler, invocations, bridge, env, routes, urls, token)
-        servers.append(serve_thread(ControlApp(scheduler, describe, dashboard), ports["control"], "control"))
+        control = ControlApp(scheduler, describe, dashboard, ports["control"])
+        servers.append(serve_thread(control, ports["control"], "control"))
         if not stop.is_set():
             scheduler.start()
             print(screen(ports, functions, sources, scheduler, routes, real_bridge, auth_notice, args.port_offset))
