@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import http.client
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
@@ -115,7 +116,7 @@ def _rewrite_path(path: str, prefix: str | None, rewrite: JsonDict) -> str:
 class LocalGateway:
     """A WSGI app applying HTTPRoute objects; `targets` maps Knative Service names to local ports."""
 
-    def __init__(self, routes: list[JsonDict], targets: dict[str, Target]) -> None:
+    def __init__(self, routes: list[JsonDict], targets: Mapping[str, Target]) -> None:
         self.routes = routes
         self.targets = targets
         for route in routes:
