@@ -4,7 +4,7 @@ One place for what a reverse proxy must get right, the way nginx does it:
 - framing: Content-Length together with Transfer-Encoding is ambiguous (request smuggling) -> 400; a
   Transfer-Encoding other than chunked -> 501;
 - body size: a declared length over the cap is refused before a byte is read; a chunked body is read
-  only up to the cap; either refusal closes the connection, so the rest is never read. What is forwarded
+  only up to the cap; either refusal answers and closes the connection, so the rest is never read. What is forwarded
   is buffered (at most the cap), like nginx's proxy_request_buffering: the function's threads are taken
   only once the whole request is here, so a slow client holds a thread of ours, never one of theirs;
 - the answer is streamed back in pieces, never read whole.
@@ -99,13 +99,6 @@ def _read_up_to(request: Request, size: int) -> bytes:
         pieces.append(piece)
         left -= len(piece)
     return b"".join(pieces)
-
-
-def close_after(response: Response) -> Response:
-    """Close the connection after this answer: the unread rest of a refused body must not be taken
-    for the next request (http.server closes when the answer says `Connection: close`)."""
-    response.headers["Connection"] = "close"
-    return response
 
 
 HOP_BY_HOP = frozenset(

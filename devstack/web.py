@@ -12,8 +12,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import json
+import socket
 import ssl
 import threading
 from collections.abc import Callable, Mapping
@@ -55,6 +57,21 @@ def html_response(status: int, reason: str | None = None) -> Response:
     return Response(nginx_page(status, reason), status=status, content_type="text/html")
 
 
+def close_after(response: Response, environ: Mapping[str, Any]) -> Response:
+    """Answer, then close the connection without reading the rest of the body.
+
+    werkzeug's server would otherwise read whatever the client still sends (up to 10 GB, in 10 MB
+    pieces) before closing, so that the client sees the answer: a refusal must not cost that. Shutting
+    the socket's reading side makes that read end at once; the client still gets the answer, sent first.
+    """
+    response.headers["Connection"] = "close"
+    sock = environ.get("werkzeug.socket")
+    if sock is not None:
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RD)
+    return response
+
+
 LOOPBACK_HOSTNAMES = ("127.0.0.1", "localhost", "::1")
 # The Content-Types a page may send to another origin without a CORS preflight (Fetch standard,
 # "CORS-safelisted request-header"): an HTML form or a no-cors fetch can only post these.
@@ -81,19 +98,26 @@ def refuse_foreign_page(request: Request, port: int | None = None, *, json_only:
     except ValueError:
         hostname = None
     if hostname not in LOOPBACK_HOSTNAMES:
-        return json_response(
-            {"error": f"only Host 127.0.0.1, localhost or [::1] is answered, not {request.host[:80]!r}"}, 403
+        return _refused(
+            request, {"error": f"only Host 127.0.0.1, localhost or [::1] is answered, not {request.host[:80]!r}"}, 403
         )
     origin = request.headers.get("Origin")
     own_port = port if port is not None else int(request.environ.get("SERVER_PORT") or 0)
     if origin is not None and origin.lower().rstrip("/") not in own_origins(own_port):
-        return json_response({"error": f"requests from pages of {origin[:80]!r} are refused"}, 403)
+        return _refused(request, {"error": f"requests from pages of {origin[:80]!r} are refused"}, 403)
     if request.method not in READING_METHODS:
         if json_only and request.mimetype != "application/json":
-            return json_response({"error": "send Content-Type: application/json"}, 415)
+            return _refused(request, {"error": "send Content-Type: application/json"}, 415)
         if request.mimetype in FORM_CONTENT_TYPES:
-            return json_response({"error": f"send JSON (Content-Type: application/json), not {request.mimetype}"}, 415)
+            return _refused(
+                request, {"error": f"send JSON (Content-Type: application/json), not {request.mimetype}"}, 415
+            )
     return None
+
+
+def _refused(request: Request, payload: JsonDict, status: int) -> Response:
+    # The body a page sent along is not read: a refusal costs neither the time nor the memory.
+    return close_after(json_response(payload, status), request.environ)
 
 
 Handler = Callable[..., Response]

@@ -28,8 +28,8 @@ from urllib.parse import quote
 from werkzeug.wrappers import Request, Response
 
 from devstack.cluster.manifests import ManifestError
-from devstack.upstream import MAX_BODY_BYTES, Refused, Target, close_after, forward, read_body
-from devstack.web import html_response
+from devstack.upstream import MAX_BODY_BYTES, Refused, Target, forward, read_body
+from devstack.web import close_after, html_response
 
 JsonDict = dict[str, Any]
 SUPPORTED_FILTERS = ("RequestHeaderModifier", "ResponseHeaderModifier", "URLRewrite")
@@ -161,7 +161,7 @@ class LocalGateway:
         try:
             body = read_body(request, MAX_BODY_BYTES)
         except Refused as refusal:
-            return close_after(html_response(refusal.status, refusal.reason))
+            return close_after(html_response(refusal.status, refusal.reason), request.environ)
         headers = dict(request.headers.items())
         headers.update({"X-Forwarded-For": request.remote_addr or "", "X-Forwarded-Proto": "http"})
         headers["X-Forwarded-Host"] = request.host or ""

@@ -19,8 +19,8 @@ from typing import Any
 
 from werkzeug.wrappers import Request, Response
 
-from devstack.upstream import MAX_BODY_BYTES, Refused, UnixSocket, close_after, forward, read_body
-from devstack.web import json_response, refuse_foreign_page
+from devstack.upstream import MAX_BODY_BYTES, Refused, UnixSocket, forward, read_body
+from devstack.web import close_after, json_response, refuse_foreign_page
 
 UPSTREAM_TIMEOUT = 70.0  # longer than the functions' Knative timeoutSeconds (60), as the gateway's
 
@@ -40,7 +40,8 @@ class FunctionGuard:
         try:
             body = read_body(request, MAX_BODY_BYTES)
         except Refused as refused:
-            return close_after(json_response({"error": f"{refused.reason} (local stack guard)"}, refused.status))
+            answer = json_response({"error": f"{refused.reason} (local stack guard)"}, refused.status)
+            return close_after(answer, request.environ)
         target = request.environ.get("REQUEST_URI") or request.full_path.rstrip("?")
         try:
             return forward(self.socket, request.method, target, dict(request.headers.items()), body, UPSTREAM_TIMEOUT)
