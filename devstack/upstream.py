@@ -112,6 +112,7 @@ HOP_BY_HOP = frozenset(
         "transfer-encoding",
         "upgrade",
         "content-length",  # set from the body actually forwarded
+        "expect",  # 100-continue was answered here; the body is already read
     }
 )
 
