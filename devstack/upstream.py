@@ -4,9 +4,10 @@ One place for what a reverse proxy must get right, the way nginx does it:
 - framing: Content-Length together with Transfer-Encoding is ambiguous (request smuggling) -> 400; a
   Transfer-Encoding other than chunked -> 501;
 - body size: a declared length over the cap is refused before a byte is read; a chunked body is read
-  only up to the cap; either refusal answers and closes the connection, so the rest is never read. What is forwarded
-  is buffered (at most the cap), like nginx's proxy_request_buffering: the function's threads are taken
-  only once the whole request is here, so a slow client holds a thread of ours, never one of theirs;
+  only up to the cap; either refusal answers and closes the connection (web.close_after), so the rest
+  is never read. What is forwarded is buffered (at most the cap), like nginx's proxy_request_buffering:
+  the function's threads are taken only once the whole request is here, so a slow client holds a
+  thread of ours, never one of theirs;
 - the answer is streamed back in pieces, never read whole.
 
 Targets are TCP (host, port) or a Unix socket (the local stack serves its functions on Unix sockets, so
