@@ -6,16 +6,21 @@
   makes it HTTPS.
 - `json_response` and `nginx_page`: the two kinds of answer the stack's servers give.
 - `JsonRouter`: werkzeug's URL map with JSON 404/405 answers, so no server parses paths by hand.
+- `refuse_foreign_page`: the one check every server of the stack makes so that no web page but its own
+  can drive it (docs/local-stack.md, "Local stack security").
 """
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import json
+import socket
 import ssl
 import threading
 from collections.abc import Callable, Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 from werkzeug.exceptions import MethodNotAllowed, NotFound
 from werkzeug.routing import Map, Rule
@@ -50,6 +55,69 @@ def nginx_page(status: int, reason: str | None = None) -> str:
 
 def html_response(status: int, reason: str | None = None) -> Response:
     return Response(nginx_page(status, reason), status=status, content_type="text/html")
+
+
+def close_after(response: Response, environ: Mapping[str, Any]) -> Response:
+    """Answer, then close the connection without reading the rest of the body.
+
+    werkzeug's server would otherwise read whatever the client still sends (up to 10 GB, in 10 MB
+    pieces) before closing, so that the client sees the answer: a refusal must not cost that. Shutting
+    the socket's reading side makes that read end at once; the client still gets the answer, sent first.
+    """
+    response.headers["Connection"] = "close"
+    sock = environ.get("werkzeug.socket")
+    if sock is not None:
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RD)
+    return response
+
+
+LOOPBACK_HOSTNAMES = ("127.0.0.1", "localhost", "::1")
+# The Content-Types a page may send to another origin without a CORS preflight (Fetch standard,
+# "CORS-safelisted request-header"): an HTML form or a no-cors fetch can only post these.
+FORM_CONTENT_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data", "text/plain"})
+READING_METHODS = frozenset({"GET", "HEAD"})
+
+
+def own_origins(port: int) -> frozenset[str]:
+    """The origins of pages served by this stack's server on `port`, under each loopback name."""
+    return frozenset(f"http://{name}:{port}" for name in ("127.0.0.1", "localhost", "[::1]"))
+
+
+def refuse_foreign_page(request: Request, port: int | None = None, *, json_only: bool = False) -> Response | None:
+    """A 403/415 refusal for a request another web page could have made, None for one from here.
+
+    - Host must be a loopback name: a page on a DNS name rebound to 127.0.0.1 sends its own name.
+    - Origin, which browsers send with every POST and cross-origin request, must be this server's own
+      (`port`, default: the port the request came in on); command-line clients send none.
+    - Whatever changes state must not come as a form's Content-Type (a cross-origin page cannot send any
+      other without a preflight, which no server here grants); with json_only it must be declared JSON.
+    """
+    try:
+        hostname = urlsplit(f"//{request.host}").hostname
+    except ValueError:
+        hostname = None
+    if hostname not in LOOPBACK_HOSTNAMES:
+        return _refused(
+            request, {"error": f"only Host 127.0.0.1, localhost or [::1] is answered, not {request.host[:80]!r}"}, 403
+        )
+    origin = request.headers.get("Origin")
+    own_port = port if port is not None else int(request.environ.get("SERVER_PORT") or 0)
+    if origin is not None and origin.lower().rstrip("/") not in own_origins(own_port):
+        return _refused(request, {"error": f"requests from pages of {origin[:80]!r} are refused"}, 403)
+    if request.method not in READING_METHODS:
+        if json_only and request.mimetype != "application/json":
+            return _refused(request, {"error": "send Content-Type: application/json"}, 415)
+        if request.mimetype in FORM_CONTENT_TYPES:
+            return _refused(
+                request, {"error": f"send JSON (Content-Type: application/json), not {request.mimetype}"}, 415
+            )
+    return None
+
+
+def _refused(request: Request, payload: JsonDict, status: int) -> Response:
+    # The body a page sent along is not read: a refusal costs neither the time nor the memory.
+    return close_after(json_response(payload, status), request.environ)
 
 
 Handler = Callable[..., Response]

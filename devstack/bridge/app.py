@@ -11,6 +11,10 @@ Python API::
     make_server(..., bridge, ssl_context=...)  # a SimulatedBridge is also a plain WSGI app (e.g. for TLS)
 
 The faults it injects are listed in devstack/bridge/faults.py; the admin API is devstack/bridge/admin.py.
+
+It answers no other web page (devstack/web.py refuse_foreign_page, before faults and routes): a page
+could otherwise pair, call the API with the stack's well-known key, or switch faults. Host must be
+loopback, an Origin must be the simulator's own, and nothing that changes state comes as a form.
 """
 
 from __future__ import annotations
@@ -29,7 +33,7 @@ from devstack.bridge.faults import HANG_MAX_SECONDS, drop_connection
 from devstack.bridge.model import JsonDict, hue_error
 from devstack.bridge.server import BridgeServer
 from devstack.bridge.state import BridgeState
-from devstack.web import html_response
+from devstack.web import html_response, refuse_foreign_page
 
 
 class SimulatedBridge(BridgeState):
@@ -44,6 +48,9 @@ class SimulatedBridge(BridgeState):
 
     def __call__(self, environ: JsonDict, start_response: Any) -> Any:
         request = Request(environ)
+        refusal = refuse_foreign_page(request)
+        if refusal is not None:
+            return refusal(environ, start_response)
         if request.path.startswith("/_sim"):
             return handle_admin(self, request, self._admin)(environ, start_response)
         return self.handle_api(request)(environ, start_response)

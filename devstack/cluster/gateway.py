@@ -9,7 +9,9 @@ Implemented from the Gateway API spec (HTTPRoute v1, standard channel), as NGINX
 - backend: Knative's ingress (kourier-internal, knative-local-gateway) routes by the rewritten Host
   `<ksvc>.<ns>`, `<ksvc>.<ns>.svc` or `<ksvc>.<ns>.svc.cluster.local`, so that name picks the local
   function; otherwise the backendRef's Service name does. Only the first backendRef is used (weights ignored).
-- nothing matches -> 404; bodies over 1 MiB -> 413 (nginx's default); backend down -> 502; slow -> 504.
+- nothing matches -> 404; bodies over 1 MiB -> 413 (nginx's default), refused by their declared length
+  before any byte is read, chunked ones as soon as they cross it; Content-Length together with
+  Transfer-Encoding -> 400, as nginx answers (devstack/upstream.py); backend down -> 502; slow -> 504.
 The listeners of the operator's Gateway (`*.lab`) are not emulated: the local gateway listens on one
 plain-HTTP port, stands for the HTTPS listener the route attaches to, and the route's own hostnames
 decide. A route that only redirects to HTTPS (the plain listener's job) is left out: locally there is no
@@ -18,36 +20,26 @@ HTTPS to send anyone to. Send `Host: colorloop.lab` with curl.
 
 from __future__ import annotations
 
+import http.client
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
-import requests
 from werkzeug.wrappers import Request, Response
 
 from devstack.cluster.manifests import ManifestError
-from devstack.web import html_response
+from devstack.upstream import MAX_BODY_BYTES, Refused, Target, forward, read_body
+from devstack.web import close_after, html_response
 
 JsonDict = dict[str, Any]
-Target = tuple[str, int]
 SUPPORTED_FILTERS = ("RequestHeaderModifier", "ResponseHeaderModifier", "URLRewrite")
 KNATIVE_INGRESSES = ("kourier-internal", "knative-local-gateway", "kourier")
 # The names Knative's ingress serves a cluster-local ksvc under, whatever the cluster's DNS domain.
 KNATIVE_HOST = re.compile(r"([a-z0-9-]+)\.[a-z0-9-]+(\.svc(\.cluster\.local)?)?")
-HOP_BY_HOP = frozenset(
-    {
-        "connection",
-        "keep-alive",
-        "proxy-authenticate",
-        "proxy-authorization",
-        "te",
-        "trailer",
-        "transfer-encoding",
-        "upgrade",
-    }
-)
-MAX_BODY_BYTES = 1024 * 1024
-UPSTREAM_TIMEOUT = (3.0, 70.0)  # longer than the functions' Knative timeoutSeconds (60)
+PATH_SAFE = "/!$&'()*+,;=:@-._~"  # RFC 3986 pchar: the decoded path goes out encoded again, as nginx does
+UPSTREAM_TIMEOUT = 70.0  # longer than the functions' Knative timeoutSeconds (60)
 
 
 @dataclass(frozen=True)
@@ -128,7 +120,7 @@ def _rewrite_path(path: str, prefix: str | None, rewrite: JsonDict) -> str:
 class LocalGateway:
     """A WSGI app applying HTTPRoute objects; `targets` maps Knative Service names to local ports."""
 
-    def __init__(self, routes: list[JsonDict], targets: dict[str, Target]) -> None:
+    def __init__(self, routes: list[JsonDict], targets: Mapping[str, Target]) -> None:
         self.routes = [route for route in routes if not _redirects_to_https(route)]
         self.targets = targets
         for route in self.routes:
@@ -171,9 +163,11 @@ class LocalGateway:
         if not candidates:
             return html_response(404, "Not Found")
         best = max(candidates, key=Candidate.precedence)
-        if (request.content_length or 0) > MAX_BODY_BYTES:
-            return html_response(413, "Request Entity Too Large")
-        headers = {k: v for k, v in request.headers.items() if k.lower() not in HOP_BY_HOP}
+        try:
+            body = read_body(request, MAX_BODY_BYTES)
+        except Refused as refusal:
+            return close_after(html_response(refusal.status, refusal.reason), request.environ)
+        headers = dict(request.headers.items())
         headers.update({"X-Forwarded-For": request.remote_addr or "", "X-Forwarded-Proto": "http"})
         headers["X-Forwarded-Host"] = request.host or ""
         path, upstream_host, response_mods = request.path, request.host or "", {}
@@ -191,25 +185,21 @@ class LocalGateway:
         if target is None:
             return html_response(500, "Internal Server Error")  # NGF answers 500 for a route without a usable backend
         query = request.query_string.decode()
-        url = f"http://{target[0]}:{target[1]}{path}" + (f"?{query}" if query else "")
         try:
-            upstream = requests.request(
+            # Like nginx, the gateway answers with its own Server and Date headers.
+            response = forward(
+                target,
                 request.method,
-                url,
-                headers=headers,
-                data=request.get_data(),
-                allow_redirects=False,
-                stream=True,
-                timeout=UPSTREAM_TIMEOUT,
+                quote(path, safe=PATH_SAFE) + (f"?{query}" if query else ""),
+                headers,
+                body,
+                UPSTREAM_TIMEOUT,
+                drop_response_headers=frozenset({"server", "date"}),
             )
-            body = upstream.raw.read(decode_content=False)
-        except requests.Timeout:
+        except TimeoutError:
             return html_response(504, "Gateway Time-out")
-        except requests.RequestException:
+        except (OSError, http.client.HTTPException):
             return html_response(502, "Bad Gateway")
-        # Like nginx, the gateway answers with its own Server and Date headers.
-        out = [(k, v) for k, v in upstream.headers.items() if k.lower() not in HOP_BY_HOP | {"server", "date"}]
-        response = Response(body, status=upstream.status_code, headers=out)
         if response_mods:
             _modify_headers(response.headers, response_mods)
         return response

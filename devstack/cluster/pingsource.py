@@ -24,7 +24,7 @@ import threading
 import time
 import uuid
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -33,6 +33,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from cronsim import CronSim, CronSimError
 
 from devstack.cluster.manifests import ManifestError, PingSourceSpec
+from devstack.upstream import Target, connection
 
 RETRIABLE_STATUSES = frozenset({404, 413, 425, 429, 502, 503, 504})
 RETRY_WAITS_SECONDS = (0.1, 0.2, 0.4, 0.8, 1.6)  # sdk-go exponential backoff, period 50 ms, 5 retries
@@ -47,7 +48,6 @@ DESCRIPTORS = {
     "@midnight": "0 0 * * *",
     "@hourly": "0 * * * *",
 }
-Target = tuple[str, int]  # (host, port) on loopback
 
 
 def cron_and_zone(spec: PingSourceSpec) -> tuple[str, ZoneInfo]:
@@ -129,7 +129,7 @@ class Delivery:
 
 
 def _post_once(target: Target, headers: list[tuple[str, str]], body: bytes) -> tuple[int, bytes]:
-    conn = http.client.HTTPConnection(target[0], target[1], timeout=SINK_TIMEOUT_SECONDS)
+    conn = connection(target, SINK_TIMEOUT_SECONDS)
     try:
         conn.putrequest("POST", "/", skip_host=True, skip_accept_encoding=True)
         for name, value in headers:
@@ -187,7 +187,7 @@ class PingScheduler:
     """Fires each PingSource on its schedule (in a thread) and on request (fire_now)."""
 
     sources: dict[str, PingSourceSpec]
-    targets: dict[str, Target]  # ksvc name -> local function
+    targets: Mapping[str, Target]  # ksvc name -> local function (its Unix socket under `make run`)
     clock: DemoClock = field(default_factory=DemoClock)
     on_delivery: Callable[[Delivery], None] | None = None
     history: deque[Delivery] = field(default_factory=lambda: deque(maxlen=100))

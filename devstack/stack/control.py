@@ -4,6 +4,9 @@
     GET  /status           clock, schedules, last deliveries, processes and the simulated bridge as JSON
     POST /fire/<source>    fire that PingSource now; answers the delivery (status, attempts, response)
 `python -m devstack.stack.fire <source>` is a client of POST /fire.
+
+Every request passes devstack/web.py's refuse_foreign_page first: loopback Host, no Origin but the
+dashboard's own (this port, not any other localhost port), and the dashboard's POSTs under /api/ as JSON.
 """
 
 from __future__ import annotations
@@ -14,17 +17,23 @@ from typing import Any
 from werkzeug.wrappers import Request, Response
 
 from devstack.cluster.pingsource import PingScheduler, cron_and_zone
-from devstack.stack.dashboard import Dashboard, fire, refuse_cross_site
-from devstack.web import JsonRouter, json_response
+from devstack.stack.dashboard import Dashboard, fire
+from devstack.stack.functions import DEFAULT_PORTS
+from devstack.web import JsonRouter, json_response, refuse_foreign_page
 
 JsonDict = dict[str, Any]
 
 
 class ControlApp:
     def __init__(
-        self, scheduler: PingScheduler, describe: Callable[[], JsonDict], dashboard: Dashboard | None = None
+        self,
+        scheduler: PingScheduler,
+        describe: Callable[[], JsonDict],
+        dashboard: Dashboard | None = None,
+        port: int = DEFAULT_PORTS["control"],
     ) -> None:
         self.scheduler = scheduler
+        self.port = port  # the dashboard's origin is http://127.0.0.1:<port>: the only page answered
         self.describe = describe  # ports, processes, bridge snapshot: owned by the stack
         self.dashboard = dashboard
         self._router = self.router()
@@ -53,16 +62,16 @@ class ControlApp:
         if self.dashboard is not None:
             self.dashboard.routes(router)
         router.add("/status", ("GET",), lambda request: _json(self.status()))
-        # `python -m devstack.stack.fire` sends no Origin and no JSON body; a page on another site is refused.
-        router.add("/fire/<source>", ("POST",), self._fire)
+        router.add("/fire/<source>", ("POST",), lambda request, source: fire(self.scheduler, source))
         return router
 
-    def _fire(self, request: Request, source: str) -> Response:
-        refusal = refuse_cross_site(request, require_json=False)
-        return refusal if refusal is not None else fire(self.scheduler, source)
+    def handle(self, request: Request) -> Response:
+        # `python -m devstack.stack.fire` sends no Origin and no body; the dashboard's page declares JSON.
+        refusal = refuse_foreign_page(request, self.port, json_only=request.path.startswith("/api/"))
+        return refusal if refusal is not None else self._router(request)
 
     def __call__(self, environ: JsonDict, start_response: Any) -> Any:
-        return self._router(Request(environ))(environ, start_response)
+        return self.handle(Request(environ))(environ, start_response)
 
 
 def _json(payload: Any, status: int = 200) -> Response:

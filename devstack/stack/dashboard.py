@@ -10,10 +10,10 @@ Mounted on the control server (devstack/stack/control.py, 127.0.0.1:8090 by defa
                                 outage, latency, fail, reset, lights/<id>/power-cycle, lights/<id>/reachable
                                 (404 with a real bridge: the dashboard only reads a real bridge, GET only)
 
-A POST must be `application/json`, name the host 127.0.0.1, localhost or [::1], and come from no other
-origin: another site's page can neither declare JSON without a CORS preflight (never granted here), nor
-reach us by rebinding a DNS name. The control server's own POST /fire gets the same Host and Origin checks.
-The trigger token stays on the server; the page only says "with" or "without".
+The control server answers only its own page (devstack/web.py refuse_foreign_page): Host 127.0.0.1,
+localhost or [::1], no Origin but the dashboard's own, and these POSTs only as `application/json`, which
+another site's page cannot declare without a CORS preflight (never granted here). The trigger token
+stays on the server; the page only says "with" or "without".
 
 Light colours come from devstack/bridge/colours.py.
 """
@@ -25,12 +25,11 @@ import math
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 import requests
 from werkzeug.wrappers import Request, Response
@@ -56,8 +55,6 @@ STATIC_FILES = {
     "app.js": "text/javascript; charset=utf-8",
     "style.css": "text/css; charset=utf-8",
 }
-LOCAL_HOSTS = ("127.0.0.1", "localhost", "[::1]")
-LOCAL_HOSTNAMES = ("127.0.0.1", "localhost", "::1")
 INVOCATIONS_KEPT = 200
 
 # ----- invocations ---------------------------------------------------------------------------------------
@@ -268,9 +265,9 @@ class Dashboard:
         router.add("/index.html", ("GET",), lambda request: _static("index.html"))
         router.add("/static/<name>", ("GET",), lambda request, name: _static(name))
         router.add("/api/state", ("GET",), lambda request: _json(self.state()))
-        router.add("/api/fire/<source>", ("POST",), _json_only(lambda request, source: fire(self.scheduler, source)))
-        router.add("/api/external", ("POST",), _json_only(self._external))
-        router.add("/api/sim/<path:action>", ("POST",), _json_only(self._sim))
+        router.add("/api/fire/<source>", ("POST",), lambda request, source: fire(self.scheduler, source))
+        router.add("/api/external", ("POST",), self._external)
+        router.add("/api/sim/<path:action>", ("POST",), self._sim)
 
     def _external(self, request: Request) -> Response:
         if self.external is None:
@@ -297,33 +294,6 @@ def fire(scheduler: PingScheduler, source: str) -> Response:
     if source not in scheduler.sources:
         return _json({"error": f"no PingSource {source!r}; known: {', '.join(scheduler.sources)}"}, 404)
     return _json(scheduler.fire_now(source).to_json())
-
-
-def _json_only(handler: Callable[..., Response]) -> Callable[..., Response]:
-    """The dashboard's POSTs come from its page: same site, declared JSON."""
-
-    def checked(request: Request, **args: Any) -> Response:
-        refusal = refuse_cross_site(request)
-        return refusal if refusal is not None else handler(request, **args)
-
-    return checked
-
-
-def refuse_cross_site(request: Request, require_json: bool = True) -> Response | None:
-    """A refusal for a POST that another site's page could have sent, None for one from here.
-
-    Host must name loopback (a rebound DNS name does not); an Origin, which browsers add to POSTs, must be
-    loopback too (command-line clients send none); with require_json the body must be declared JSON,
-    which a cross-origin page cannot do without a preflight.
-    """
-    if urlsplit(f"//{request.host}").hostname not in LOCAL_HOSTNAMES:
-        return _json({"error": f"POSTs are answered for {', '.join(LOCAL_HOSTS)} only"}, 403)
-    origin = request.headers.get("Origin")
-    if origin is not None and urlsplit(origin).hostname not in LOCAL_HOSTNAMES:
-        return _json({"error": f"POSTs from pages of {origin[:80]!r} are refused"}, 403)
-    if require_json and request.mimetype != "application/json":
-        return _json({"error": "POST with Content-Type: application/json"}, 415)
-    return None
 
 
 def _body(request: Request) -> JsonDict:

@@ -1,10 +1,13 @@
 """The processes and servers of the local stack, and how they start and stop.
 
-Functions run as separate processes, started exactly like the image's entry point apart from host and
-port: `functions-framework --target <t> --source functions/<t>/main.py --host 127.0.0.1 --port <p>` with
-the image's gunicorn settings (WORKERS, THREADS, request timeout), each in its own process group so
-that gunicorn's worker goes with it. The bridge simulator, gateway, PingSource scheduler and control
-endpoint are threads of this process.
+Functions run as separate processes, started exactly like the image's entry point apart from where they
+listen: `functions-framework --target <t> --source functions/<t>/main.py --host unix:<folder>/<t>.sock`
+with the image's gunicorn settings (WORKERS, THREADS, request timeout), each in its own process group so
+that gunicorn's worker goes with it. The Unix socket sits in a folder only this user can open, so no web
+page can reach a function; its documented port (127.0.0.1:8081...) is a FunctionGuard (guard.py), which
+refuses what a foreign page could send and forwards the rest. The gateway and the PingSources talk to the
+socket directly, as in the cluster they talk to the Service. The bridge simulator, gateway, PingSource
+scheduler, guards and control endpoint are threads of this process.
 """
 
 from __future__ import annotations
@@ -25,6 +28,8 @@ import requests
 
 from devstack.cluster.image_staging import server_env
 from devstack.processes import start_process, stop_process_groups
+from devstack.stack.guard import FunctionGuard
+from devstack.upstream import UnixSocket
 from devstack.web import WsgiServer
 
 HOST = "127.0.0.1"
@@ -88,8 +93,10 @@ def serve_thread(app: Any, port: int, name: str) -> WsgiServer:
 class FunctionProcess:
     service: str
     target: str
-    port: int
+    port: int  # the guard's
     proc: subprocess.Popen[bytes]
+    socket: UnixSocket  # where the function itself listens
+    guard: WsgiServer | None = None
     tail: deque[str] = field(default_factory=lambda: deque(maxlen=40))
 
     @property
@@ -123,21 +130,34 @@ def functions_framework_command() -> str:
 
 
 def start_function(
-    service: str, target: str, port: int, env: dict[str, str], on_line: LineObserver | None = None
+    service: str,
+    target: str,
+    port: int,
+    env: dict[str, str],
+    socket_folder: Path,
+    on_line: LineObserver | None = None,
 ) -> FunctionProcess:
-    """Start one function; `on_line` sees each line of its output (stdout and stderr), e.g. invocation records."""
+    """Start one function on a Unix socket in `socket_folder` (private to this user) and its guard on `port`;
+    `on_line` sees each line of the function's output (stdout and stderr), e.g. invocation records."""
+    # functions-framework binds gunicorn to "<host>:<port>", so the socket's file name ends in ":0".
+    socket = UnixSocket(f"{socket_folder / target}.sock:0")
     args = [
         functions_framework_command(),
         "--target", target,
         "--source", f"functions/{target}/main.py",
-        "--host", HOST,
-        "--port", str(port),
+        "--host", f"unix:{socket_folder / target}.sock",
+        "--port", "0",
     ]  # fmt: skip
     # Its own process group (start_process): gunicorn's worker is stopped with it.
     proc = start_process(args, None, env={**env, **server_env()}, inherit_env=False)
-    function = FunctionProcess(service, target, port, proc)
+    function = FunctionProcess(service, target, port, proc, socket)
     assert proc.stdout is not None
     threading.Thread(target=_pump, args=(proc.stdout, service, function.tail, on_line), daemon=True).start()
+    try:
+        function.guard = serve_thread(FunctionGuard(service, socket), port, f"guard-{service}")
+    except StackError:
+        stop_process_groups([proc], timeout=STOP_TIMEOUT_SECONDS)
+        raise
     return function
 
 
@@ -158,5 +178,8 @@ def wait_ready(function: FunctionProcess, deadline: float, stop: threading.Event
 
 
 def stop_functions(functions: list[FunctionProcess], timeout: float = STOP_TIMEOUT_SECONDS) -> None:
-    """SIGTERM every process group, wait together up to `timeout`, then SIGKILL what is left."""
+    """Close the guards, SIGTERM every process group, wait together up to `timeout`, then SIGKILL what is left."""
+    for function in functions:
+        if function.guard is not None:
+            function.guard.stop()
     stop_process_groups([function.proc for function in functions], timeout=timeout)

@@ -12,6 +12,7 @@ import os
 import secrets
 import signal
 import sys
+import tempfile
 import threading
 import time
 from datetime import datetime
@@ -209,6 +210,9 @@ def main(argv: list[str] | None = None) -> int:
     bridge_server: BridgeServer | None = None
     scheduler: PingScheduler | None = None
     invocations = InvocationLog()  # the functions' invocation records, for the dashboard
+    # The functions' Unix sockets: mkdtemp makes the folder 0700, so only this user reaches them.
+    sockets = tempfile.TemporaryDirectory(prefix="devstack-")
+    socket_folder = Path(sockets.name)
     code = 0
     try:
         if real_bridge:
@@ -223,11 +227,13 @@ def main(argv: list[str] | None = None) -> int:
                 # As in the cluster, only a Service whose manifest asks for TRIGGER_TOKEN gets it.
                 names = service_env_names(args.knative, service)
                 own_env = env if names is None or "TRIGGER_TOKEN" in names else without(env, "TRIGGER_TOKEN")
-                functions.append(start_function(service, target, ports[service], own_env, invocations.feed))
+                functions.append(
+                    start_function(service, target, ports[service], own_env, socket_folder, invocations.feed)
+                )
         deadline = time.monotonic() + READY_TIMEOUT_SECONDS
         for function in functions:
             wait_ready(function, deadline, stop)
-        targets = {f.service: (HOST, f.port) for f in functions}
+        targets = {f.service: f.socket for f in functions}  # past the guards, as the cluster's ingress is
         servers.append(serve_thread(LocalGateway(routes, targets), ports["gateway"], "gateway"))
         # The demo clock starts when the schedule does: --start is what it reads once everything is up.
         scheduler = PingScheduler(sources, targets, DemoClock(start, args.speed), on_delivery=print_delivery)
@@ -241,7 +247,8 @@ def main(argv: list[str] | None = None) -> int:
             }
 
         dashboard = make_dashboard(scheduler, invocations, bridge, env, routes, urls, token)
-        servers.append(serve_thread(ControlApp(scheduler, describe, dashboard), ports["control"], "control"))
+        control = ControlApp(scheduler, describe, dashboard, ports["control"])
+        servers.append(serve_thread(control, ports["control"], "control"))
         if not stop.is_set():
             scheduler.start()
             print(screen(ports, functions, sources, scheduler, routes, real_bridge, auth_notice, args.port_offset))
@@ -263,6 +270,7 @@ def main(argv: list[str] | None = None) -> int:
         # Functions before the bridge: an invocation still running then ends against a live bridge
         # instead of reporting "connection refused".
         stop_functions(functions)
+        sockets.cleanup()
         if bridge_server is not None:
             bridge_server.stop()
         print(f"devstack: stopped ({len(functions)} function process group(s) ended)", flush=True)

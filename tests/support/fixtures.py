@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests.support.browser import ensure_browser
 from tests.support.hue import FakeClock
 from tests.support.servers import RunningBridge, serve_simulated_bridge
 
@@ -35,3 +36,9 @@ def _restore_library_logging() -> Iterator[None]:
         logger.handlers[:] = handlers
         logger.setLevel(level)
         logger.propagate = propagate
+
+
+@pytest.fixture(scope="module")
+def browser_installed() -> None:
+    """Headless chromium and Playwright ready (installed when missing, else the test is skipped)."""
+    ensure_browser()
