@@ -53,10 +53,8 @@ class SimulatedSetup:
             told += f" HUE_CA_BUNDLE={self.ca_bundle}"
         lines.append(f"  functions get {told}")
         if self.ca_bundle is not None:
-            lines.append(
-                "              (this run's test root, added as you would add a CA; no HUE_BRIDGE_ID: each function "
-                "confirms the id via /api/config and logs it once)"
-            )
+            lines.append("              (this run's test root, added as you would add a CA; no HUE_BRIDGE_ID:")
+            lines.append("              each function confirms the id via /api/config and logs it once)")
         return lines
 
 
