@@ -21,9 +21,10 @@ from devstack.bridge.modes import serve_bridge
 from devstack.bridge.tls import OTHER_BRIDGE_ID
 from devstack.stack.runner import function_env
 from devstack.stack.simulated import SIM_APP_KEY, bridge_ports, start_simulated_bridge
+from devstack.web import WsgiServer
 from huelights.bridge import Deadline, HueBridge
 from huelights.config import load_settings
-from tests.support.servers import APP_KEY, REPO, RunningBridge
+from tests.support.servers import APP_KEY, REPO, RunningBridge, bridge_pki
 
 TIMEOUT = 10
 
@@ -181,3 +182,42 @@ def test_make_run_tells_the_functions_what_a_user_would_set(
 def test_an_unknown_mode_is_refused_by_name() -> None:
     with pytest.raises(ValueError, match="unknown bridge mode 'gen3'; one of gen2, pro, round"):
         serve_bridge(None, "gen3")  # type: ignore[arg-type]
+
+
+# ----- the HTTPS listener itself --------------------------------------------------------------------------
+
+
+def test_a_client_that_connects_and_stays_silent_does_not_stall_the_https_bridge(
+    sim: RunningBridge, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert sim.served.https is not None
+    with socket.create_connection(("127.0.0.1", sim.served.https.port), timeout=TIMEOUT):
+        _switch_off(sim)
+        client = _function("lights_on", monkeypatch, **sim.hue_env, HUE_READ_TIMEOUT="2")
+        response = client.post("/", json={})
+    assert response.status_code == 200, response.get_data(as_text=True)
+    assert _lights_on(sim)
+
+
+def test_the_https_listener_tells_the_app_its_scheme(tmp_path: Path) -> None:
+    """What a route that exists only over HTTPS (CLIP v2, as on a real bridge) decides by."""
+    pki = bridge_pki(OTHER_BRIDGE_ID)
+
+    def scheme(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        body = environ["wsgi.url_scheme"].encode()
+        start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", str(len(body)))])
+        return [body]
+
+    context = ssl.create_default_context(cafile=str(pki.write_root(tmp_path / "root.pem")))
+    context.check_hostname = False
+    with WsgiServer(scheme, ssl_context=pki.credentials("gen2").server_context()) as server:
+        server.start()
+        with (
+            socket.create_connection(("127.0.0.1", server.port), timeout=TIMEOUT) as raw,
+            context.wrap_socket(raw) as tls,
+        ):
+            tls.sendall(b"GET / HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")
+            answer = b""
+            while chunk := tls.recv(4096):
+                answer += chunk
+    assert answer.endswith(b"\r\n\r\nhttps")
