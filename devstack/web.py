@@ -197,10 +197,15 @@ class ThreadedServer:
                 self.wsgi_app,
                 threaded=True,
                 request_handler=QuietHandler,
-                ssl_context=self.ssl_context,
             )
         except SystemExit as exc:  # werkzeug exits the process when the port is taken; a library must not
             raise OSError(errno.EADDRINUSE, f"port {self.port} on {self.host} ({self.name}) is in use") from exc
+        if self.ssl_context is not None:
+            # werkzeug would shake hands inside accept(), in the one serving thread: a client that connects
+            # and stays silent would stall every other. Here the handshake runs on the connection's first
+            # read, in its own thread; werkzeug still sees the context (wsgi.url_scheme is https).
+            server.socket = self.ssl_context.wrap_socket(server.socket, server_side=True, do_handshake_on_connect=False)
+            server.ssl_context = self.ssl_context
         self._server = server
         self.port = server.server_port
         thread = threading.Thread(

@@ -11,7 +11,8 @@ import os
 # may see them: the processes the tests start would inherit them and drive the real bridge.
 for _name in list(os.environ):
     if _name.startswith("HUE_") or _name in {"TRIGGER_TOKEN", "MAX_BODY_BYTES", "EXTERNAL_COOLDOWN_SECONDS",
-                                             "CLOUD_RUN_TIMEOUT_SECONDS", "DEVSTACK_PORT_OFFSET"}:  # fmt: skip
+                                             "CLOUD_RUN_TIMEOUT_SECONDS", "DEVSTACK_PORT_OFFSET",
+                                             "DEVSTACK_BRIDGE_MODE"}:  # fmt: skip
         del os.environ[_name]
 
 pytest_plugins = ["tests.support.fixtures"]

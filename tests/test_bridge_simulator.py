@@ -32,12 +32,12 @@ def error_types(items: list[dict]) -> list[int]:
 
 
 def test_public_config_needs_no_key(sim: RunningBridge) -> None:
-    config = requests.get(f"{sim.url}/api/config", timeout=TIMEOUT).json()
+    config = requests.get(f"{sim.http_url}/api/config", timeout=TIMEOUT).json()
     assert config["bridgeid"] == "001788FFFE5A1B2C"
     assert {"modelid", "swversion", "apiversion", "mac", "name"} <= config.keys()
     assert "whitelist" not in config
     # A bad key on /config gets the same public subset, as on a real bridge.
-    assert requests.get(f"{sim.url}/api/wrong/config", timeout=TIMEOUT).json() == config
+    assert requests.get(f"{sim.http_url}/api/wrong/config", timeout=TIMEOUT).json() == config
 
 
 def test_default_seed_and_full_state(sim: RunningBridge) -> None:
@@ -95,7 +95,7 @@ def test_yaml_config_seeds_the_bridge(tmp_path) -> None:
     ],
 )
 def test_error_1_unauthorized_on_every_authenticated_path(sim: RunningBridge, method, path, address) -> None:
-    response = requests.request(method, f"{sim.url}/api/not-a-key{path}", json={"on": False}, timeout=TIMEOUT)
+    response = requests.request(method, f"{sim.http_url}/api/not-a-key{path}", json={"on": False}, timeout=TIMEOUT)
     assert response.status_code == 200  # v1 reports errors in the body
     assert response.json() == [{"error": {"type": 1, "address": address, "description": "unauthorized user"}}]
     assert sim.bridge.light(1)["on"] is True
@@ -257,7 +257,7 @@ def test_rate_limits_can_be_turned_off(sim: RunningBridge) -> None:
 
 
 def test_pairing_needs_the_link_button_within_30_seconds(sim: RunningBridge) -> None:
-    url = f"{sim.url}/api"
+    url = f"{sim.http_url}/api"
     refused = requests.post(url, json={"devicetype": "huelights#test"}, timeout=TIMEOUT).json()
     assert refused == [{"error": {"type": 101, "address": "", "description": "link button not pressed"}}]
     assert error_types(requests.post(url, json={}, timeout=TIMEOUT).json()) == [5]
@@ -265,7 +265,7 @@ def test_pairing_needs_the_link_button_within_30_seconds(sim: RunningBridge) -> 
     created = requests.post(url, json={"devicetype": "huelights#test"}, timeout=TIMEOUT).json()
     key = created[0]["success"]["username"]
     assert len(key) == 40 and key != "testkey"
-    assert "lights" in requests.get(f"{sim.url}/api/{key}", timeout=TIMEOUT).json()
+    assert "lights" in requests.get(f"{sim.http_url}/api/{key}", timeout=TIMEOUT).json()
     sim.bridge._link_pressed_at = time.monotonic() - 31  # the 30 s window has passed
     assert error_types(requests.post(url, json={"devicetype": "x#y"}, timeout=TIMEOUT).json()) == [101]
 
@@ -409,7 +409,7 @@ def test_request_log_and_counts_never_show_the_key(sim: RunningBridge) -> None:
 
 
 def test_admin_http_api_mirrors_the_python_api(sim: RunningBridge) -> None:
-    admin = f"{sim.url}/_sim"
+    admin = f"{sim.http_url}/_sim"
 
     def post(path: str, body: dict | None = None) -> requests.Response:
         return requests.post(f"{admin}/{path}", json=body or {}, timeout=TIMEOUT)
@@ -427,7 +427,7 @@ def test_admin_http_api_mirrors_the_python_api(sim: RunningBridge) -> None:
     assert post("latency", {"seconds": 0.01}).json()["faults"]["latency"] == 0.01
     assert post("rate-limits", {"enabled": False}).json()["faults"]["rate_limits"]["enabled"] is False
     post("linkbutton")
-    created = requests.post(f"{sim.url}/api", json={"devicetype": "a#b"}, timeout=TIMEOUT).json()
+    created = requests.post(f"{sim.http_url}/api", json={"devicetype": "a#b"}, timeout=TIMEOUT).json()
     assert "success" in created[0]
     state = requests.get(f"{admin}/state", timeout=TIMEOUT).json()
     assert state["lights"]["2"]["state"]["reachable"] is False and "0" in state["groups"]
@@ -438,5 +438,5 @@ def test_admin_http_api_mirrors_the_python_api(sim: RunningBridge) -> None:
 
 
 def test_paths_outside_the_api_get_nginx_404(sim: RunningBridge) -> None:
-    response = requests.get(f"{sim.url}/nothing-here", timeout=TIMEOUT)
+    response = requests.get(f"{sim.http_url}/nothing-here", timeout=TIMEOUT)
     assert response.status_code == 404 and "nginx" in response.text

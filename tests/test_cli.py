@@ -35,7 +35,7 @@ TLS_BRIDGE_ID = "001788fffe6a2b3c"
 
 def env_for(sim: RunningBridge, **extra: str) -> dict[str, str]:
     # Two attempts keep the error tests fast; the retry logic itself is tested in test_bridge.py.
-    return {"HUE_BRIDGE": sim.url, "HUE_APP_KEY": APP_KEY, "HUE_MAX_ATTEMPTS": "2", **extra}
+    return {"HUE_BRIDGE": sim.http_url, "HUE_APP_KEY": APP_KEY, "HUE_MAX_ATTEMPTS": "2", **extra}
 
 
 def run(capsys: pytest.CaptureFixture[str], argv: list[str], env: dict[str, str]) -> tuple[int, str, str]:
@@ -86,7 +86,7 @@ def test_pair_polls_until_the_link_button_is_pressed_and_prints_only_the_key(
 ) -> None:
     monkeypatch.chdir(tmp_path)
     presser = press_link_button_after_polls(sim, polls=3)
-    status, out, err = run(capsys, ["pair", "--bridge", sim.url, "--interval", "0.05", "--wait", "10"], {})
+    status, out, err = run(capsys, ["pair", "--bridge", sim.http_url, "--interval", "0.05", "--wait", "10"], {})
     presser.join(timeout=5)
     assert status == 0, err
     key = out.strip()
@@ -103,7 +103,7 @@ def test_pair_polls_until_the_link_button_is_pressed_and_prints_only_the_key(
 
 def test_pair_gives_up_after_the_wait_with_a_countdown(sim: RunningBridge, capsys: pytest.CaptureFixture[str]) -> None:
     started = time.monotonic()
-    status, out, err = run(capsys, ["pair", "--bridge", sim.url, "--interval", "0.1", "--wait", "1.5"], {})
+    status, out, err = run(capsys, ["pair", "--bridge", sim.http_url, "--interval", "0.1", "--wait", "1.5"], {})
     elapsed = time.monotonic() - started
     assert status == 1
     assert out == ""
@@ -123,7 +123,7 @@ def test_pair_save_writes_a_private_env_file_and_does_not_print_the_key(
 ) -> None:
     sim.bridge.press_link_button()
     target = tmp_path / "hue.env"
-    status, out, err = run(capsys, ["pair", "--bridge", sim.url, "--save", str(target)], {})
+    status, out, err = run(capsys, ["pair", "--bridge", sim.http_url, "--save", str(target)], {})
     assert status == 0, err
     assert out == ""
     (key,) = sim.bridge.app_keys - {APP_KEY}
@@ -137,7 +137,7 @@ def test_pair_save_never_overwrites_a_file_and_asks_nothing_of_the_bridge(
 ) -> None:
     target = tmp_path / "hue.env"
     target.write_text("HUE_APP_KEY=old\n")
-    status, out, err = run(capsys, ["pair", "--bridge", sim.url, "--save", str(target)], {})
+    status, out, err = run(capsys, ["pair", "--bridge", sim.http_url, "--save", str(target)], {})
     assert status == 2
     assert out == ""
     assert "already exists" in one_error_line(err)
@@ -149,7 +149,7 @@ def test_pair_takes_the_bridge_from_the_environment_and_needs_no_key(
     sim: RunningBridge, capsys: pytest.CaptureFixture[str]
 ) -> None:
     sim.bridge.press_link_button()
-    status, out, _ = run(capsys, ["pair"], {"HUE_BRIDGE": sim.url, "TRIGGER_TOKEN": "short"})
+    status, out, _ = run(capsys, ["pair"], {"HUE_BRIDGE": sim.http_url, "TRIGGER_TOKEN": "short"})
     assert status == 0
     assert out.strip() in sim.bridge.app_keys
 
@@ -325,14 +325,14 @@ def test_verbose_shows_the_retries(sim: RunningBridge, capsys: pytest.CaptureFix
 
 
 def test_missing_key_says_how_to_get_one(sim: RunningBridge, capsys: pytest.CaptureFixture[str]) -> None:
-    status, _, err = run(capsys, ["lights"], {"HUE_BRIDGE": sim.url})
+    status, _, err = run(capsys, ["lights"], {"HUE_BRIDGE": sim.http_url})
     assert status == 2
     assert "HUE_APP_KEY: is not set; create a key with `python -m huelights_setup pair`" in one_error_line(err)
 
 
 def test_flags_override_the_environment(sim: RunningBridge, capsys: pytest.CaptureFixture[str]) -> None:
     env = {"HUE_BRIDGE": f"http://127.0.0.1:{free_port()}", "HUE_APP_KEY": WRONG_KEY}
-    status, out, err = run(capsys, ["lights", "--bridge", sim.url, "--key", APP_KEY], env)
+    status, out, err = run(capsys, ["lights", "--bridge", sim.http_url, "--key", APP_KEY], env)
     assert status == 0, err
     assert "Sofa lamp" in out
 

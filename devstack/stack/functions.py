@@ -35,7 +35,8 @@ from devstack.web import WsgiServer
 HOST = "127.0.0.1"
 # Fixed, documented ports (README "Local stack"); --port-offset moves all of them together.
 DEFAULT_PORTS = {
-    "bridge": 8000,
+    "bridge": 8000,  # the simulator's plain HTTP (and its admin API /_sim/)
+    "bridge-https": 8443,  # the simulator's HTTPS (not in round mode)
     "gateway": 8080,
     "lights-off": 8081,
     "lights-on": 8082,

@@ -20,7 +20,8 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from devstack.bridge import BridgeServer, SimulatedBridge
+from devstack.bridge import SimulatedBridge
+from devstack.bridge.modes import DEFAULT_MODE, MODES
 from devstack.cluster.gateway import LocalGateway
 from devstack.cluster.manifests import (
     ManifestError,
@@ -47,11 +48,11 @@ from devstack.stack.functions import (
     stop_functions,
     wait_ready,
 )
+from devstack.stack.simulated import SimulatedSetup, bridge_ports, start_simulated_bridge
 from devstack.web import WsgiServer
 from huelights.config import load_settings
 from huelights.errors import ConfigError
 
-SIM_APP_KEY = "devstack-simulated-bridge-key"  # the simulator's own key; it opens no real bridge
 CONFIG_MAP = "huelights-config"
 
 
@@ -63,6 +64,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--gateway", type=Path, default=REPO / "gateway" / "route", help="kustomization with HTTPRoutes"
     )
     parser.add_argument("--bridge-config", help="YAML seed for the simulated bridge (default: built-in)")
+    parser.add_argument(
+        "--bridge-mode",
+        choices=list(MODES),
+        default=os.environ.get("DEVSTACK_BRIDGE_MODE", DEFAULT_MODE),
+        help="the simulated bridge: " + "; ".join(f"{name} = {what}" for name, what in MODES.items()),
+    )
     parser.add_argument(
         "--start", help="demo clock start: HH:MM[:SS] today or an ISO date-time, in the schedules' zone"
     )
@@ -80,12 +87,18 @@ def parse_start(value: str | None, zone: ZoneInfo) -> datetime | None:
     return start if start.tzinfo else start.replace(tzinfo=zone)
 
 
-def function_env(config: dict[str, str], bridge: str, app_key: str, token: str) -> dict[str, str]:
-    """The cluster's ConfigMap values, overridden by the user's HUE_* environment, plus bridge and key."""
+def function_env(config: dict[str, str], bridge: dict[str, str | None], token: str) -> dict[str, str]:
+    """The cluster's ConfigMap values, overridden by the user's HUE_* environment, then by `bridge` (address,
+    key, TLS settings; None removes a variable) and the token."""
     env = {**os.environ}
     for name, value in config.items():
         env.setdefault(name, value)
-    env.update({"HUE_BRIDGE": bridge, "HUE_APP_KEY": app_key, "TRIGGER_TOKEN": token})
+    for name, setting in bridge.items():
+        if setting is None:
+            env.pop(name, None)
+        else:
+            env[name] = setting
+    env["TRIGGER_TOKEN"] = token
     return env
 
 
@@ -110,17 +123,16 @@ def screen(
     scheduler: PingScheduler,
     routes: list[dict[str, Any]],
     real_bridge: str | None,
+    simulated: SimulatedSetup | None,
     auth_notice: str,
     offset: int,
 ) -> str:
-    url = {name: f"http://{HOST}:{port}" for name, port in ports.items()}
+    url = service_urls(ports)
     lines = ["", "huelights local stack: everything on 127.0.0.1; Ctrl-C stops it all", ""]
-    if real_bridge:
-        lines.append(f"  bridge      REAL bridge at {real_bridge} (HUE_APP_KEY from your environment, not shown)")
+    if simulated is not None:
+        lines += simulated.screen_lines()
     else:
-        lines.append(
-            f"  bridge      {url['bridge']:<24} simulated Hue bridge; state: curl -s {url['bridge']}/_sim/state"
-        )
+        lines.append(f"  bridge      REAL bridge at {real_bridge} (HUE_APP_KEY from your environment, not shown)")
     for function in functions:
         lines.append(f"  {function.service:<11} {function.url:<24} functions-framework --target {function.target}")
     for route in routes:
@@ -150,6 +162,10 @@ def screen(
         lines.append(f"  curl -s -X POST {functions[0].url}/ -H 'Content-Type: application/json' -d '{{}}'")
     lines.append("")
     return "\n".join(lines)
+
+
+def service_urls(ports: dict[str, int]) -> dict[str, str]:
+    return {name: f"{'https' if name == 'bridge-https' else 'http'}://{HOST}:{port}" for name, port in ports.items()}
 
 
 def make_dashboard(
@@ -183,7 +199,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     services = functions_in(REPO)
     real_bridge = os.environ.get("HUE_BRIDGE") if os.environ.get("HUE_APP_KEY") else None
-    ports = port_plan(([] if real_bridge else ["bridge"]) + ["gateway", *services, "control"], args.port_offset)
+    bridge_names = [] if real_bridge else bridge_ports(args.bridge_mode)
+    ports = port_plan([*bridge_names, "gateway", *services, "control"], args.port_offset)
     try:
         check_ports_free(ports)
     except StackError as exc:
@@ -207,7 +224,9 @@ def main(argv: list[str] | None = None) -> int:
     functions: list[FunctionProcess] = []
     servers: list[WsgiServer] = []
     bridge: SimulatedBridge | None = None
-    bridge_server: BridgeServer | None = None
+    simulated: SimulatedSetup | None = None
+    # The simulator's test root lives here for the run, as a CA file a user would keep; removed at the end.
+    ca_folder = tempfile.TemporaryDirectory(prefix="devstack-")
     scheduler: PingScheduler | None = None
     invocations = InvocationLog()  # the functions' invocation records, for the dashboard
     # The functions' Unix sockets: mkdtemp makes the folder 0700, so only this user reaches them.
@@ -216,12 +235,11 @@ def main(argv: list[str] | None = None) -> int:
     code = 0
     try:
         if real_bridge:
-            bridge_address, app_key = real_bridge, os.environ["HUE_APP_KEY"]
+            settings: dict[str, str | None] = {"HUE_BRIDGE": real_bridge, "HUE_APP_KEY": os.environ["HUE_APP_KEY"]}
         else:
-            bridge = SimulatedBridge(config=args.bridge_config, app_key=SIM_APP_KEY)
-            bridge_server = bridge.serve(HOST, ports["bridge"])
-            bridge_address, app_key = bridge_server.url, SIM_APP_KEY
-        env = function_env(config, bridge_address, app_key, token)
+            simulated = start_simulated_bridge(args.bridge_config, args.bridge_mode, HOST, ports, Path(ca_folder.name))
+            bridge, settings = simulated.served.bridge, simulated.function_settings
+        env = function_env(config, settings, token)
         for service, target in services.items():
             if not stop.is_set():
                 # As in the cluster, only a Service whose manifest asks for TRIGGER_TOKEN gets it.
@@ -237,7 +255,7 @@ def main(argv: list[str] | None = None) -> int:
         servers.append(serve_thread(LocalGateway(routes, targets), ports["gateway"], "gateway"))
         # The demo clock starts when the schedule does: --start is what it reads once everything is up.
         scheduler = PingScheduler(sources, targets, DemoClock(start, args.speed), on_delivery=print_delivery)
-        urls = {name: f"http://{HOST}:{port}" for name, port in ports.items()}
+        urls = service_urls(ports)
 
         def describe() -> dict[str, Any]:
             return {
@@ -251,7 +269,11 @@ def main(argv: list[str] | None = None) -> int:
         servers.append(serve_thread(control, ports["control"], "control"))
         if not stop.is_set():
             scheduler.start()
-            print(screen(ports, functions, sources, scheduler, routes, real_bridge, auth_notice, args.port_offset))
+            print(
+                screen(
+                    ports, functions, sources, scheduler, routes, real_bridge, simulated, auth_notice, args.port_offset
+                )
+            )
             sys.stdout.flush()
         while not stop.wait(0.5):
             dead = [f for f in functions if f.proc.poll() is not None]
@@ -259,7 +281,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"devstack: {dead[0].service} exited with {dead[0].proc.returncode}; stopping", file=sys.stderr)
                 code = 1
                 break
-    except (StackError, ManifestError, ConfigError) as exc:
+    except (StackError, ManifestError, ConfigError, OSError) as exc:
         print(f"devstack: {exc}", file=sys.stderr)
         code = 1
     finally:
@@ -271,8 +293,9 @@ def main(argv: list[str] | None = None) -> int:
         # instead of reporting "connection refused".
         stop_functions(functions)
         sockets.cleanup()
-        if bridge_server is not None:
-            bridge_server.stop()
+        if simulated is not None:
+            simulated.served.stop()
+        ca_folder.cleanup()
         print(f"devstack: stopped ({len(functions)} function process group(s) ended)", flush=True)
     return code
 

@@ -16,6 +16,7 @@ import pytest
 from werkzeug.serving import make_server
 
 from devstack.bridge import SimulatedBridge
+from devstack.bridge.modes import serve_bridge
 from devstack.cluster.gateway import LocalGateway
 from devstack.cluster.manifests import http_routes
 from tests.support.function_process import RunningFunction, running_function
@@ -126,8 +127,9 @@ class Paths:
 @pytest.fixture(scope="module")
 def paths(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Paths]:
     bridge = SimulatedBridge(app_key=APP_KEY)
-    with bridge.serve("127.0.0.1", 0) as server:
-        env = {"HUE_BRIDGE": server.url, "HUE_APP_KEY": APP_KEY, "TRIGGER_TOKEN": TOKEN}
+    # Plain HTTP, asked for explicitly: bad input is refused by the function, before any bridge traffic.
+    with serve_bridge(bridge, "round") as served:
+        env = {"HUE_BRIDGE": served.url, "HUE_APP_KEY": APP_KEY, "TRIGGER_TOKEN": TOKEN}
         with running_function("colorloop", env, tmp_path_factory.mktemp("bad-input")) as function:
             port = urlsplit(function.url).port
             assert port is not None
@@ -136,7 +138,9 @@ def paths(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Paths]:
             thread = threading.Thread(target=gateway_server.serve_forever, daemon=True)
             thread.start()
             try:
-                yield Paths(RunningBridge(bridge, server), function, f"http://127.0.0.1:{gateway_server.server_port}")
+                yield Paths(
+                    RunningBridge(bridge, served, None), function, f"http://127.0.0.1:{gateway_server.server_port}"
+                )
             finally:
                 gateway_server.shutdown()
                 gateway_server.server_close()

@@ -7,6 +7,8 @@ import signal
 import pytest
 import requests
 
+from huelights.bridge import Deadline, HueBridge
+from huelights.config import load_settings
 from tests.support.servers import PYTHON, free_port, start_process, stop_process_group, wait_for_http
 
 pytestmark = pytest.mark.integration
@@ -18,15 +20,18 @@ def test_cli_serves_and_stops_on_sigterm(tmp_path) -> None:
     config = tmp_path / "bridge.yaml"
     config.write_text("lights:\n  '5': {name: Only, type: Dimmable light}\n")
     proc = start_process(
-        [PYTHON, "-m", "devstack.bridge", "--port", str(port), "--app-key", "clikey", "--config", str(config)],
+        [PYTHON, "-m", "devstack.bridge", "--port", str(port), "--https-port", str(free_port()),
+         "--app-key", "clikey", "--config", str(config)],
         tmp_path / "bridge.log",
-    )
+    )  # fmt: skip
     try:
         wait_for_http(f"http://127.0.0.1:{port}/api/config", proc=proc)
         lights = requests.get(f"http://127.0.0.1:{port}/api/clikey/lights", timeout=TIMEOUT).json()
         assert list(lights) == ["5"]
         # A second instance on the same port explains itself instead of a traceback.
-        second = start_process([PYTHON, "-m", "devstack.bridge", "--port", str(port)], tmp_path / "second.log")
+        second = start_process(
+            [PYTHON, "-m", "devstack.bridge", "--mode", "round", "--port", str(port)], tmp_path / "second.log"
+        )
         try:
             assert second.wait(timeout=15) == 1
         finally:
@@ -35,3 +40,25 @@ def test_cli_serves_and_stops_on_sigterm(tmp_path) -> None:
     finally:
         code = stop_process_group(proc, signal.SIGTERM, timeout=10)
     assert code == 0, (tmp_path / "bridge.log").read_text()
+
+
+def test_cli_bridge_pro_mode_redirects_http_and_serves_https_with_its_test_root(tmp_path) -> None:
+    http_port, https_port, root = free_port(), free_port(), tmp_path / "root.pem"
+    proc = start_process(
+        [PYTHON, "-m", "devstack.bridge", "--mode", "pro", "--port", str(http_port), "--https-port", str(https_port),
+         "--ca-out", str(root), "--app-key", "clikey"],
+        tmp_path / "bridge.log",
+    )  # fmt: skip
+    try:
+        wait_for_http(f"http://127.0.0.1:{http_port}/_sim/state", proc=proc)
+        moved = requests.get(f"http://127.0.0.1:{http_port}/api/config", timeout=TIMEOUT, allow_redirects=False)
+        assert moved.status_code == 301
+        assert moved.headers["Location"] == f"https://127.0.0.1:{https_port}/api/config"
+        settings = load_settings({"HUE_BRIDGE": f"127.0.0.1:{https_port}", "HUE_APP_KEY": "clikey",
+                                  "HUE_CA_BUNDLE": str(root)})  # fmt: skip
+        assert list(HueBridge(settings).get("lights", Deadline(TIMEOUT))) == ["1", "2", "3", "4"]
+    finally:
+        code = stop_process_group(proc, signal.SIGTERM, timeout=10)
+    output = (tmp_path / "bridge.log").read_text()
+    assert code == 0, output
+    assert f"HUE_BRIDGE=https://127.0.0.1:{https_port} HUE_CA_BUNDLE={root}" in output

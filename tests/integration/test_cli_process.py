@@ -20,7 +20,7 @@ def _process_env(**values: str) -> dict[str, str]:
 
 
 def test_python_m_huelights_as_a_process(sim: RunningBridge) -> None:
-    env = _process_env(HUE_BRIDGE=sim.url, HUE_APP_KEY=APP_KEY, HUE_TARGET="group:Living room")
+    env = _process_env(**sim.hue_env, HUE_APP_KEY=APP_KEY, HUE_TARGET="group:Living room")  # over HTTPS
     listing = subprocess.run(
         [PYTHON, "-m", "huelights_setup", "groups", "--json"],
         env=env,
@@ -48,8 +48,9 @@ def test_python_m_huelights_as_a_process(sim: RunningBridge) -> None:
 
 def test_pair_as_a_process_with_the_link_button(sim: RunningBridge) -> None:
     presser = press_link_button_after_polls(sim, polls=2)
+    tls = ["--bridge", sim.url, "--ca-bundle", str(sim.ca_bundle)]  # over HTTPS, the test root added as a CA
     paired = subprocess.run(
-        [PYTHON, "-m", "huelights_setup", "pair", "--bridge", sim.url, "--interval", "0.1", "--wait", "20"],
+        [PYTHON, "-m", "huelights_setup", "pair", *tls, "--interval", "0.1", "--wait", "20"],
         env=_process_env(),
         capture_output=True,
         text=True,

@@ -1,4 +1,5 @@
-"""A day of the whole local stack, run as processes (python -m devstack) on 127.0.0.1.
+"""A day of the whole local stack, run as processes (python -m devstack) on 127.0.0.1, over HTTPS to the
+simulated gen-2 bridge as `make run` sets it up (its test root as HUE_CA_BUNDLE, the id confirmed by each function).
 
 22:30 lights-off fires on the (demo) clock from the manifests' schedule; 05:30 lights-on and 05:35
 colorloop are fired by hand with `python -m devstack.stack.fire`, with a bulb power-cycled in between; then an
@@ -9,6 +10,7 @@ bridge's lights are checked; at the end SIGINT must leave no process behind.
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -35,6 +37,7 @@ pytestmark = pytest.mark.integration
 
 TOKEN = "day-test-token-0123456789"
 SIM_KEY = "devstack-simulated-bridge-key"
+SIM_BRIDGE_ID = "001788fffe5a1b2c"
 
 
 @pytest.fixture
@@ -49,6 +52,11 @@ def test_a_day_of_the_local_stack(stack: Stack) -> None:
     assert set(status["processes"]) == {"lights-off", "lights-on", "colorloop"}
     assert status["sources"]["lights-off"]["schedule"] == "30 22 * * *"  # from knative/, not from code
     assert all(state["on"] for state in stack.lights().values())
+    # HTTPS by default, with nothing set by hand: the test root as a CA file, no HUE_BRIDGE_ID.
+    told = re.search(r"functions get HUE_BRIDGE=(\S+) HUE_CA_BUNDLE=(\S+)", stack.log.read_text())
+    assert told is not None and told[1] == stack.url("bridge-https"), stack.log.read_text()[:3000]
+    ca_bundle = Path(told[2])
+    assert ca_bundle.read_text().startswith("-----BEGIN CERTIFICATE-----")
 
     # 22:30: the scheduled tick from the manifests turns every target light off.
     def scheduled_off() -> list[dict[str, Any]]:
@@ -101,6 +109,11 @@ def test_a_day_of_the_local_stack(stack: Stack) -> None:
     assert "stopped (3 function process group(s) ended)" in output
     assert SIM_KEY not in output and TOKEN not in output  # neither the app key nor a user's token is printed
     assert "TRIGGER_TOKEN: from your environment (not shown)" in output
+    # Every function verified the certificate and confirmed the id through /api/config, and said so once.
+    for service in ("lights-off", "lights-on", "colorloop"):
+        confirmed = f"[{service}] INFO huelights.tls: bridge id {SIM_BRIDGE_ID} confirmed"
+        assert output.count(confirmed) == 1, service
+    assert not ca_bundle.exists(), "the run's CA file goes with the run"
 
 
 def test_a_taken_port_is_named_and_nothing_starts(tmp_path: Path) -> None:

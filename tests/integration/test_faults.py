@@ -83,8 +83,11 @@ CASES = [
 @pytest.fixture
 def colorloop(sim: RunningBridge, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[RunningFunction]:
     case: Case = request.param
+    # Over HTTPS with the id pinned, so that what reaches the simulator is the API calls alone (no
+    # /api/config to confirm the id first; that path is in test_day.py and test_functions_live.py).
     env = {
-        "HUE_BRIDGE": sim.url,
+        **sim.hue_env,
+        "HUE_BRIDGE_ID": sim.served.bridge_id,
         "HUE_APP_KEY": APP_KEY,
         "HUE_TARGET": "group:Living room",
         "HUE_BUDGET_SECONDS": str(BUDGET_SECONDS),

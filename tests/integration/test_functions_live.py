@@ -1,5 +1,6 @@
 """Each function as a real process, started with the image's `functions-framework` command, against
-the simulated bridge over real HTTP on 127.0.0.1."""
+the simulated bridge over real HTTPS on 127.0.0.1 (a gen-2 bridge; its per-run test root as HUE_CA_BUNDLE, the
+bridge id confirmed through /api/config as for a real bridge)."""
 
 from __future__ import annotations
 
@@ -35,7 +36,7 @@ def ping(source: str) -> dict[str, str]:
 
 @pytest.fixture
 def function(sim: RunningBridge, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[str]:
-    env = {"HUE_BRIDGE": sim.url, "HUE_APP_KEY": APP_KEY, "HUE_TARGET": "group:Living room", "TRIGGER_TOKEN": TOKEN}
+    env = {**sim.hue_env, "HUE_APP_KEY": APP_KEY, "HUE_TARGET": "group:Living room", "TRIGGER_TOKEN": TOKEN}
     with running_function(request.param, env, tmp_path) as running:
         yield running.url
         log = running.log()
@@ -87,7 +88,7 @@ def test_health_probes_never_reach_the_bridge(function: str, sim: RunningBridge)
 
 def test_without_the_verify_delay_a_late_power_on_revert_goes_unseen(sim: RunningBridge, tmp_path: Path) -> None:
     """Why the read-back waits: the same morning as above, but reading straight after the command."""
-    env = {"HUE_BRIDGE": sim.url, "HUE_APP_KEY": APP_KEY, "HUE_TARGET": "group:Living room", "HUE_VERIFY_DELAY": "0"}
+    env = {**sim.hue_env, "HUE_APP_KEY": APP_KEY, "HUE_TARGET": "group:Living room", "HUE_VERIFY_DELAY": "0"}
     with running_function("colorloop", env, tmp_path) as function:
         sim.bridge.power_cycle("2", delayed_revert=True)
         response = requests.post(function.url, headers=ping("colorloop"), data=b"{}", timeout=30)

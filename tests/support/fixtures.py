@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from devstack.bridge.modes import DEFAULT_MODE
 from tests.support.browser import ensure_browser
 from tests.support.hue import FakeClock
 from tests.support.servers import RunningBridge, serve_simulated_bridge
@@ -19,9 +20,10 @@ def clock() -> FakeClock:
 
 
 @pytest.fixture
-def sim() -> Iterator[RunningBridge]:
-    """A fresh simulated bridge on an ephemeral 127.0.0.1 port, in this process."""
-    with serve_simulated_bridge() as running:
+def sim(request: pytest.FixtureRequest) -> Iterator[RunningBridge]:
+    """A fresh simulated bridge on ephemeral 127.0.0.1 ports, in this process: a gen-2 bridge (HTTPS and
+    HTTP) unless a test asks for another mode with `@pytest.mark.parametrize("sim", ["pro"], indirect=True)`."""
+    with serve_simulated_bridge(getattr(request, "param", DEFAULT_MODE)) as running:
         yield running
 
 

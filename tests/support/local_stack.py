@@ -47,7 +47,8 @@ class Stack:
     offset: int
 
     def url(self, name: str) -> str:
-        return f"http://127.0.0.1:{DEFAULT_PORTS[name] + self.offset}"
+        scheme = "https" if name == "bridge-https" else "http"  # the simulator's TLS port; /_sim/ is on "bridge"
+        return f"{scheme}://127.0.0.1:{DEFAULT_PORTS[name] + self.offset}"
 
     def status(self) -> dict[str, Any]:
         answer: dict[str, Any] = requests.get(f"{self.url('control')}/status", timeout=TIMEOUT).json()

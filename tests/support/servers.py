@@ -6,8 +6,10 @@ group (functions-framework starts gunicorn workers) can be stopped.
 
 from __future__ import annotations
 
+import functools
 import socket
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -16,6 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from devstack.bridge import BridgeServer, SimulatedBridge
+from devstack.bridge.modes import DEFAULT_MODE, ServedBridge, bridge_id_of, serve_bridge
+from devstack.bridge.tls import TestPKI
 from devstack.processes import free_port, group_alive, start_process, stop_process_group, wait_for_http
 
 REPO = Path(__file__).resolve().parents[2]
@@ -27,6 +31,7 @@ __all__ = [
     "REPO",
     "CaptureServer",
     "RunningBridge",
+    "bridge_pki",
     "free_port",
     "group_alive",
     "press_link_button_after_polls",
@@ -40,25 +45,56 @@ __all__ = [
 
 @dataclass
 class RunningBridge:
+    """A simulated bridge served in one of its modes (devstack/bridge/modes.py; gen-2 unless asked otherwise).
+
+    Functions and the CLI get `hue_env` (HUE_BRIDGE = `url`, https:// where the mode has HTTPS, and the
+    test root as HUE_CA_BUNDLE, as a user adds a CA). Tests that poke the CLIP API with `requests` ask for
+    plain HTTP explicitly: `http_url` and `api`.
+    """
+
     bridge: SimulatedBridge
-    server: BridgeServer
+    served: ServedBridge
+    ca_bundle: Path | None
 
     @property
     def url(self) -> str:
-        return self.server.url
+        return self.served.url
+
+    @property
+    def http_url(self) -> str:
+        return self.served.http_url
+
+    @property
+    def server(self) -> BridgeServer:
+        """The listener at `url`."""
+        return self.served.https or self.served.http
 
     @property
     def api(self) -> str:
-        """Base URL of the authenticated API: f"{sim.api}/lights" etc."""
-        return f"{self.server.url}/api/{APP_KEY}"
+        """Base URL of the authenticated API over plain HTTP: f"{sim.api}/lights" etc."""
+        return f"{self.http_url}/api/{APP_KEY}"
+
+    @property
+    def hue_env(self) -> dict[str, str]:
+        env = {"HUE_BRIDGE": self.url}
+        if self.ca_bundle is not None:
+            env["HUE_CA_BUNDLE"] = str(self.ca_bundle)
+        return env
+
+
+@functools.cache
+def bridge_pki(bridge_id: str) -> TestPKI:
+    """The certificates for a bridge id, minted once per test process."""
+    return TestPKI(bridge_id)
 
 
 @contextmanager
-def serve_simulated_bridge() -> Iterator[RunningBridge]:
-    """A fresh simulated bridge on an ephemeral 127.0.0.1 port until the block ends."""
+def serve_simulated_bridge(mode: str = DEFAULT_MODE) -> Iterator[RunningBridge]:
+    """A fresh simulated bridge on ephemeral 127.0.0.1 ports until the block ends (its test root in a temp file)."""
     bridge = SimulatedBridge(app_key=APP_KEY)
-    with bridge.serve("127.0.0.1", 0) as server:
-        yield RunningBridge(bridge, server)
+    pki = None if mode == "round" else bridge_pki(bridge_id_of(bridge))
+    with tempfile.TemporaryDirectory(prefix="sim-") as folder, serve_bridge(bridge, mode, pki=pki) as served:
+        yield RunningBridge(bridge, served, served.write_root(Path(folder) / "test-root.pem"))
 
 
 def press_link_button_after_polls(sim: RunningBridge, polls: int) -> threading.Thread:
