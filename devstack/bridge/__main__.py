@@ -1,6 +1,6 @@
 """Serve a simulated Hue bridge until SIGTERM or Ctrl-C.
 
-python -m devstack.bridge --port 8000 [--host 127.0.0.1] [--config bridge.yaml] [--app-key K]
+python -m devstack.bridge --port 8000 [--host 127.0.0.1] [--config bridge.yaml] [--app-key K] [--v2-over-http]
 """
 
 from __future__ import annotations
@@ -21,12 +21,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=8000)
     parser.add_argument("--config", help="YAML file with bridge/lights/groups/rate_limits (default: built-in seed)")
     parser.add_argument("--app-key", default="testkey", help="the application key the bridge accepts")
+    parser.add_argument(
+        "--v2-over-http", action="store_true", help="serve CLIP v2 over plain HTTP too (a real bridge: HTTPS only)"
+    )
     args = parser.parse_args(argv)
     try:
         bridge = SimulatedBridge(config=args.config, app_key=args.app_key)
     except (OSError, ValueError, yaml.YAMLError) as exc:
         print(f"bridge simulator: bad config {args.config}: {exc}", file=sys.stderr)
         return 2
+    if args.v2_over_http:
+        bridge.set_v2_over_http(True)
     try:
         server = bridge.serve(args.host, args.port)
     except OSError as exc:
