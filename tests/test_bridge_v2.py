@@ -7,14 +7,22 @@ API is the simulator's own decision (devstack/bridge/model.py).
 
 from __future__ import annotations
 
+import datetime
+import ipaddress
+import ssl
 import time
 import uuid
+from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
 from aiohue.util import dataclass_from_dict
 from aiohue.v2.models.resource import ResourceIdentifier
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 from werkzeug.test import Client, TestResponse
 
 from devstack.bridge import V2_SHOWCASE_CONFIG, SimulatedBridge
@@ -402,6 +410,12 @@ def test_fault_controls_hit_v2_too(v2: V2) -> None:
     assert overloaded.status_code == 503 and overloaded.content_type.startswith("text/html")
     v2.bridge.fail_next(1, "901")
     assert refused(v2.get("resource/light"), 500) == "internal error"
+    v2.bridge.fail_next(1, "partial")
+    assert refused(v2.put(f"resource/light/{v2.light_id('1')}", {"on": {"on": False}}), 500) == "internal error"
+    for kind in ("html", "invalid_json"):
+        v2.bridge.fail_next(1, kind)
+        garbled = v2.get("resource/light")
+        assert garbled.status_code == 200 and garbled.get_json(silent=True) is None
     v2.bridge.fail_next(1, "429", methods=["PUT"])
     assert v2.get("resource/light").status_code == 200
     assert v2.put(f"resource/light/{v2.light_id('1')}", {"on": {"on": False}}).status_code == 429
@@ -410,3 +424,53 @@ def test_fault_controls_hit_v2_too(v2: V2) -> None:
     assert v2.get("resource/light").status_code == 503
     v2.bridge.end_outage()
     assert v2.get("resource/light").status_code == 200
+
+
+@pytest.fixture
+def tls_context(tmp_path: Path) -> tuple[ssl.SSLContext, Path]:
+    """A throw-away self-signed certificate for 127.0.0.1 (the bridge's own certificates: another module)."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "001788fffe5a1b2c")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
+        .sign(key, hashes.SHA256())
+    )
+    pem = tmp_path / "bridge.pem"
+    pem.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file = tmp_path / "bridge.key"
+    key_file.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(pem, key_file)
+    return context, pem
+
+
+def test_v2_is_served_over_tls_without_the_http_option(tls_context: tuple[ssl.SSLContext, Path]) -> None:
+    context, pem = tls_context
+    bridge = SimulatedBridge(app_key=KEY)
+    assert bridge.v2_over_http is False
+    with bridge.serve("127.0.0.1", 0, ssl_context=context) as server:
+        assert server.url.startswith("https://")
+        headers = {"hue-application-key": KEY}
+        answer = requests.get(f"{server.url}/clip/v2/resource/light", headers=headers, verify=str(pem), timeout=TIMEOUT)
+        assert answer.status_code == 200 and len(answer.json()["data"]) == 4
+        light = answer.json()["data"][0]["id"]
+        put = requests.put(
+            f"{server.url}/clip/v2/resource/light/{light}",
+            json=PRISM,
+            headers=headers,
+            verify=str(pem),
+            timeout=TIMEOUT,
+        )
+        assert put.status_code == 200 and put.json() == {"errors": [], "data": [{"rid": light, "rtype": "light"}]}
+        v1 = requests.get(f"{server.url}/api/{KEY}/lights/1", verify=str(pem), timeout=TIMEOUT).json()
+        assert v1["state"]["effect"] == "colorloop"

@@ -61,10 +61,10 @@ class SimulatedBridge(BridgeState):
             response = drop_connection(request.environ)
         elif ticket.outage == "503":
             response = html_response(503)
-        elif ticket.failure == "partial":
-            response = self._partial_response(request, body)
         elif ticket.failure is not None and request.path.startswith(routes_v2.PREFIX):
             response = _v2_failure_response(ticket.failure, request)
+        elif ticket.failure == "partial":
+            response = self._partial_response(request, body)
         elif ticket.failure is not None:
             response = _failure_response(ticket.failure, request)
         else:
