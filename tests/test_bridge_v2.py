@@ -474,3 +474,23 @@ def test_v2_is_served_over_tls_without_the_http_option(tls_context: tuple[ssl.SS
         assert put.status_code == 200 and put.json() == {"errors": [], "data": [{"rid": light, "rtype": "light"}]}
         v1 = requests.get(f"{server.url}/api/{KEY}/lights/1", verify=str(pem), timeout=TIMEOUT).json()
         assert v1["state"]["effect"] == "colorloop"
+
+
+def test_a_seed_sets_each_lights_v2_traits_and_bad_ones_fail_at_start() -> None:
+    seed = {
+        "lights": {
+            "1": {"name": "Shelf", "type": "Extended color light", "effects": ["candle"], "effects_v2": False},
+            "2": {"name": "Hall", "type": "Dimmable light", "powerup": "last_on_state"},
+        },
+        "groups": {"1": {"name": "Corner", "type": "Zone", "lights": ["1", "2"]}},
+    }
+    client = V2(SimulatedBridge(config=seed, app_key=KEY))
+    shelf, hall = client.v2_light("1"), client.v2_light("2")
+    assert shelf["effects"]["effect_values"] == ["no_effect", "candle"] and "effects_v2" not in shelf
+    assert hall["powerup"]["preset"] == "last_on_state" and client.data("resource/room") == []
+    client.put(f"resource/light/{client.light_id('2')}", {"on": {"on": False}})
+    client.bridge.power_cycle("2")
+    assert client.bridge.light("2")["on"] is True  # last_on_state: back on
+    for light in ({"powerup": "sometimes"}, {"effects": "prism"}):
+        with pytest.raises(ValueError, match="light 1"):
+            SimulatedBridge(config={"lights": {"1": light}})

@@ -205,7 +205,8 @@ class BridgeState:
             return light.effect
 
     def snapshot(self) -> JsonDict:
-        """Lights (v1 JSON plus `v2_id`, `effect` running and `api` of the last command), groups, counts, faults."""
+        """Lights (v1 JSON plus `v2_id`, the `effect` running, the `api` of the last command that reached the
+        bulb and its `powerup` preset), groups, counts, faults."""
         with self.lock:
             ids = resources_v2.Ids(str(self.bridge_info["bridgeid"]))
             return {
@@ -215,6 +216,7 @@ class BridgeState:
                         "v2_id": ids.of("light", lid),
                         "effect": light.effect,
                         "api": light.commanded_by,
+                        "powerup": light.powerup,
                     }
                     for lid, light in self._lights.items()
                 },
