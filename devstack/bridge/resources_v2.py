@@ -9,8 +9,10 @@ derived from the bridge id, the resource type and the v1 id, so they survive a r
 PUT bodies are checked like a real bridge checks them (hue-api-v2 notes §4, §5): unknown fields and bad
 values are refused whole (`V2Refused`, HTTP 400), an effect is accepted only from the light's own
 `effect_values`, and a grouped_light takes no effect at all. A command to an unreachable light, or an
-effect sent to an off light without `on: true` in the same body, is accepted with a "may not have effect"
-warning (HTTP 207) and does not change the light.
+effect, brightness or colour sent to an off light without `on: true` in the same body, is accepted with a
+"may not have effect" warning (HTTP 207) and does not change the light. The 207 for an unreachable light
+is a real bridge's (openhab-addons#15511); the "soft off" answer for an off light follows the bridge's
+text for a soft-off grouped_light (home-assistant/core#68231), as no source shows a light's own answer.
 """
 
 from __future__ import annotations

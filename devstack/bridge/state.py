@@ -194,8 +194,9 @@ class BridgeState:
         with self.lock:
             light = self._lights[str(light_id)]
             light.state.update(copy.deepcopy(state))
-            if "effect" in state:
-                light.effect = str(state["effect"])
+            if "effect" in state:  # either API's name; v1 state shows the loop as colorloop (model.py)
+                light.effect = "none" if state["effect"] == "no_effect" else str(state["effect"])
+                light.state["effect"] = "colorloop" if light.effect in model.LOOP_EFFECTS else "none"
 
     def light_effect(self, light_id: str | int) -> str:
         """The effect running on the light as its last command named it: "none", "colorloop", "prism", ..."""
