@@ -14,6 +14,10 @@ from werkzeug.test import Client
 
 from devstack.bridge import DEFAULT_CONFIG, V2_SHOWCASE_CONFIG, SimulatedBridge
 from devstack.bridge.resources_v2 import Ids
+from huelights.config import parse_target
+from huelights.v2_inventory import resolve_target
+from huelights.v2_plan import evaluate, evaluate_v1, plan_action
+from huelights.v2_resources import parse_resources
 from tests.support.aiohue_oracle import GroupedLightView, GroupView, LightView, V2View, assert_same_view
 
 KEY = "testkey"
@@ -126,3 +130,43 @@ def test_huelights_reads_the_simulator_like_aiohue() -> None:
     bridge = SimulatedBridge(config=V2_SHOWCASE_CONFIG, app_key=KEY)
     change_everything(bridge)
     assert_same_view(served(bridge, "resource"))  # default expectation: huelights' own parser
+
+
+@pytest.mark.parametrize("target", ["all", "group:Living room", "group:Reading corner", "lights:1,3,5"])
+def test_huelights_colorloop_plan_works_on_the_simulator(target: str) -> None:
+    """The pure v2 plan sent as it stands (v2 PUTs, v1 colorloop where there is no prism) and judged from one
+    read-back per API: every colour light loops, white ones are skipped, none needs a re-send."""
+    bridge = SimulatedBridge(config=V2_SHOWCASE_CONFIG, app_key=KEY)
+    bridge.set_rate_limits(enabled=False)  # pacing is the client's job, tested with it
+    for lid in bridge.lights():
+        bridge.set_light_state(lid, on=False)
+    resources = parse_resources(served(bridge, "resource"))
+    plan = plan_action("colorloop", resolve_target(parse_target(target), resources), resources, v1_allowed=True)
+    client = Client(bridge)
+    for step in plan.lights:
+        if step.v1 is not None:
+            answer = client.put(f"/api/{KEY}/{step.v1.path}", json=step.v1.body)
+        else:
+            assert step.put is not None
+            answer = client.put(
+                f"/clip/v2/resource/{step.put.path}",
+                json=dict(step.put.body),
+                headers={"hue-application-key": KEY},
+                base_url="https://127.0.0.1",
+            )
+        assert answer.status_code == 200, answer.text
+    read_back = parse_resources(served(bridge, "resource/light"))
+    verdicts = {
+        **evaluate(plan, read_back, resources.device_connectivity()),
+        **evaluate_v1(plan, Client(bridge).get(f"/api/{KEY}/lights").get_json()),
+    }
+    got = {step.light_id: (step.effect, verdicts[step.light_id].status) for step in plan.lights}
+    v1_ids = {step.light_id: resources.lights[step.light_id].v1_id for step in plan.lights}
+    expected = {"1": ("prism", "ok"), "2": ("prism", "ok"), "3": ("colorloop", "ok"), "4": ("none", "skipped")}
+    expected |= {"5": ("none", "skipped"), "6": ("prism", "ok")}
+    assert {v1_ids[light]: outcome for light, outcome in got.items()} == {
+        v1: expected[str(v1)] for v1 in v1_ids.values()
+    }
+    lights = bridge.snapshot()["lights"]
+    for step in plan.lights:  # the dashboard's view: which API each light was last commanded through
+        assert lights[str(v1_ids[step.light_id])]["api"] == ("v1" if step.v1 is not None else "v2")
