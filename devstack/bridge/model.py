@@ -64,7 +64,8 @@ COLOUR_EFFECTS = (
 )  # fmt: skip
 AMBIANCE_EFFECTS = ("no_effect", "candle", "sparkle", "glisten")
 LOOP_EFFECTS = frozenset({"colorloop", "prism"})
-POWERUP_PRESETS = ("safety", "powerfail", "last_on_state", "custom")
+# `custom` (the fourth preset of a real bridge) is not simulated: a seed's `power_on` state plays its part.
+POWERUP_PRESETS = ("safety", "powerfail", "last_on_state")
 
 _COLOUR = ("on", "bri", "hue", "sat", "xy", "effect", "alert", "transitiontime", "bri_inc")
 # `effects`: the v2 effect values a light of this type offers by default (a light's config can override them);

@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from devstack.bridge.model import LIGHT_TYPES, Group, JsonDict, Light
+from devstack.bridge.model import LIGHT_TYPES, POWERUP_PRESETS, Group, JsonDict, Light
 
 # Any fixed namespace works: it only has to stay the same so that ids are stable across starts.
 _NAMESPACE = uuid.UUID("6c1f6a3e-2f0e-4c52-9a0b-5f3b1f0d7e21")
@@ -355,7 +355,7 @@ def light_changes(light: Light, body: JsonDict) -> tuple[JsonDict, str | None]:
     preset = None
     if "powerup" in body:
         preset = _object(body, "powerup", frozenset({"preset"})).get("preset")
-        if preset not in ("safety", "powerfail", "last_on_state"):
+        if preset not in POWERUP_PRESETS:
             raise V2Refused("invalid value for property powerup.preset (custom is not simulated)")
     return changes, preset
 

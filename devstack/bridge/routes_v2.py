@@ -95,6 +95,7 @@ def route(bridge: BridgeState, request: Request, body: bytes, secure: bool) -> R
 
 def _put_light(bridge: BridgeState, light_id: str, data: JsonDict) -> str | None:
     light = bridge.light_models()[light_id]
+    light.settle()  # a late-booting bulb's revert first, so the off/on check sees what the bulb shows
     changes, preset = resources_v2.light_changes(light, data)
     warning = resources_v2.may_not_have_effect(light, changes, data)
     if warning is None:
