@@ -205,18 +205,19 @@ def group_resource(group: Group, ids: Ids) -> JsonDict | None:
     }
 
 
-def bridge_home_resource(rooms: list[JsonDict], lights: Iterable[Light], ids: Ids) -> JsonDict:
+def bridge_home_resource(rooms_and_zones: list[JsonDict], lights: Iterable[Light], ids: Ids) -> JsonDict:
     """Group 0: the rooms, and the devices in no room (the bridge's own device included)."""
-    in_rooms = {child["rid"] for room in rooms if room["type"] == "room" for child in room["children"]}
-    devices = [ids.of("device", light.id) for light in lights if ids.of("device", light.id) not in in_rooms]
+    rooms = [item for item in rooms_and_zones if item["type"] == "room"]
+    in_rooms = {child["rid"] for room in rooms for child in room["children"]}
+    devices = [ids.of("device", light.id) for light in lights]
+    loose = [rid for rid in [*devices, ids.of("device", "bridge")] if rid not in in_rooms]
     return {
         "id": ids.of("bridge_home"),
         "id_v1": "/groups/0",
-        "children": [*(ref(room["id"], "room") for room in rooms if room["type"] == "room"),
-                     *(ref(rid, "device") for rid in [*devices, ids.of("device", "bridge")])],
+        "children": [ref(room["id"], "room") for room in rooms] + [ref(rid, "device") for rid in loose],
         "services": [ref(ids.of("grouped_light", "0"), "grouped_light")],
         "type": "bridge_home",
-    }  # fmt: skip
+    }
 
 
 def grouped_light_resource(group_id: str, owner: JsonDict, members: list[Light], ids: Ids) -> JsonDict:
@@ -246,10 +247,10 @@ def document(info: JsonDict, lights: dict[str, Light], groups: list[Group]) -> l
             light_resource(light, ids),
             connectivity_resource(light, ids),
         ]
-    rooms = [doc for group in groups if group.id != "0" and (doc := group_resource(group, ids)) is not None]
-    home = bridge_home_resource(rooms, lights.values(), ids)
-    items += [*rooms, home]
-    owners = {"0": home, **{room["id_v1"].rsplit("/", 1)[1]: room for room in rooms}}
+    grouped = [doc for group in groups if group.id != "0" and (doc := group_resource(group, ids)) is not None]
+    home = bridge_home_resource(grouped, lights.values(), ids)
+    items += [*grouped, home]
+    owners = {"0": home, **{item["id_v1"].rsplit("/", 1)[1]: item for item in grouped}}
     for group in groups:
         if group.id in owners:
             members = [lights[i] for i in group.lights]
