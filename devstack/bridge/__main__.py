@@ -2,6 +2,7 @@
 
 python -m devstack.bridge [--mode gen2|pro|round] [--port 8000] [--https-port 8443] [--ca-out root.pem]
                           [--host 127.0.0.1] [--config bridge.yaml] [--app-key K]
+                          [--v2-over-http]
 
 --port is the plain-HTTP listener (the admin API /_sim/ is there in every mode), --https-port the HTTPS one
 (not in round mode). The certificates are minted per run; --ca-out says where to write the test root that
@@ -32,12 +33,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ca-out", type=Path, help="write the per-run test root here (for HUE_CA_BUNDLE)")
     parser.add_argument("--config", help="YAML file with bridge/lights/groups/rate_limits (default: built-in seed)")
     parser.add_argument("--app-key", default="testkey", help="the application key the bridge accepts")
+    parser.add_argument(
+        "--v2-over-http", action="store_true", help="serve CLIP v2 over plain HTTP too (a real bridge: HTTPS only)"
+    )
     args = parser.parse_args(argv)
     try:
         bridge = SimulatedBridge(config=args.config, app_key=args.app_key)
     except (OSError, ValueError, yaml.YAMLError) as exc:
         print(f"bridge simulator: bad config {args.config}: {exc}", file=sys.stderr)
         return 2
+    if args.v2_over_http:
+        bridge.set_v2_over_http(True)
     try:
         served = serve_bridge(bridge, args.mode, args.host, http_port=args.port, https_port=args.https_port)
     except OSError as exc:

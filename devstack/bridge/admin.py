@@ -2,7 +2,8 @@
 
 On BridgeState; each fault is described in faults.py.
 
-    GET  /_sim/state                         lights, groups, counts, active faults
+    GET  /_sim/state                         lights (each with `v2_id`, the `effect` running and the `api`
+                                             of its last command), groups, counts, active faults
     GET  /_sim/requests                      request log   GET /_sim/counts   request counts
     POST /_sim/reset                         seeded state, no faults, empty log
     POST /_sim/clear-log                     empty log and counts, state kept
@@ -12,6 +13,7 @@ On BridgeState; each fault is described in faults.py.
     POST /_sim/fail          {"kind": <one of faults.FAULT_KINDS>, "count": 1, "methods": ["PUT"]}
     POST /_sim/linkbutton
     POST /_sim/rate-limits   {"enabled": false, "light_commands_per_second": 10, "group_commands_per_second": 1}
+    POST /_sim/v2-over-http  {"allowed": true}   (serve CLIP v2 over plain HTTP too; a real bridge does not)
     POST /_sim/lights/<id>/reachable     {"reachable": false}
     POST /_sim/lights/<id>/power-cycle   {"delayed_revert": true}
     POST /_sim/lights/<id>/state         {"on": true, ...}   (sets state directly, no CLIP rules)
@@ -52,6 +54,7 @@ ACTIONS: dict[str, Callable[[BridgeState, Body], None]] = {
         int(body.get("count", 1)), str(body.get("kind", "")), body.get("methods")
     ),
     "linkbutton": lambda bridge, _: bridge.press_link_button(),
+    "v2-over-http": lambda bridge, body: bridge.set_v2_over_http(bool(body.get("allowed", True))),
     "rate-limits": lambda bridge, body: bridge.set_rate_limits(
         enabled=body.get("enabled"),
         light_commands_per_second=body.get("light_commands_per_second"),

@@ -10,7 +10,9 @@ Python API::
         bridge.light("1")                 # the state's API: devstack/bridge/state.py
     make_server(..., bridge, ssl_context=...)  # a SimulatedBridge is also a plain WSGI app (e.g. for TLS)
 
-The faults it injects are listed in devstack/bridge/faults.py; the admin API is devstack/bridge/admin.py.
+CLIP v1 (/api) and CLIP v2 (/clip/v2) answer from the one state; v2 only for requests that came over TLS
+(the WSGI url_scheme), unless the state allows v2 over HTTP. The faults it injects (devstack/bridge/faults.py)
+hit both APIs alike; the admin API is devstack/bridge/admin.py.
 
 It answers no other web page (devstack/web.py refuse_foreign_page, before faults and routes): a page
 could otherwise pair, call the API with the stack's well-known key, or switch faults. Host must be
@@ -27,7 +29,7 @@ from typing import Any
 
 from werkzeug.wrappers import Request, Response
 
-from devstack.bridge import routes_v1
+from devstack.bridge import routes_v1, routes_v2
 from devstack.bridge.admin import admin_router, handle_admin
 from devstack.bridge.faults import HANG_MAX_SECONDS, drop_connection
 from devstack.bridge.model import JsonDict, hue_error
@@ -66,6 +68,8 @@ class SimulatedBridge(BridgeState):
             response = drop_connection(request.environ)
         elif ticket.outage == "503":
             response = html_response(503)
+        elif ticket.failure is not None and request.path.startswith(routes_v2.PREFIX):
+            response = _v2_failure_response(ticket.failure, request)
         elif ticket.failure == "partial":
             response = self._partial_response(request, body)
         elif ticket.failure is not None:
@@ -76,9 +80,10 @@ class SimulatedBridge(BridgeState):
         return response
 
     def _clip(self, request: Request, body: bytes) -> Response:
-        # Each CLIP version is a routes module on the state; v1 answers every path (nginx's 404 outside /api).
-        # CLIP v2 goes here as `if request.path.startswith("/clip/v2/"): return routes_v2.route(...)`.
+        # Each CLIP version is a routes module on the state; v1 answers every other path (nginx's 404 outside /api).
         with self.lock:
+            if request.path.startswith(routes_v2.PREFIX):
+                return routes_v2.route(self, request, body, secure=request.scheme == "https")
             return routes_v1.route(self, request, body)
 
     def _partial_response(self, request: Request, body: bytes) -> Response:
@@ -94,6 +99,13 @@ class SimulatedBridge(BridgeState):
         prefix = address.rsplit("/", 1)[0]
         items += [hue_error(901, f"{prefix}/{key}", "Internal error, 503") for key, _ in attributes[1:]]
         return routes_v1.api_json(items)
+
+
+def _v2_failure_response(kind: str, request: Request) -> Response:
+    """The v2 form of an injected failure: v2 has no error 901, so "901" and "partial" are a JSON 500."""
+    if kind in ("901", "partial"):
+        return routes_v2.v2_error(500, "internal error")
+    return _failure_response(kind, request)
 
 
 def _failure_response(kind: str, request: Request) -> Response:

@@ -6,6 +6,17 @@ error 7 for bad values; error 201 for brightness/colour/effect on an off light u
 `on: true`; group actions are broadcasts, so members silently ignore what they cannot do; a power cycle
 loses the effect; `reachable` is advisory and commands to an unreachable light are acknowledged but
 never arrive.
+
+One light, two APIs (CLIP v2 resources are built from these objects in resources_v2.py). `Light.effect` is
+the effect running now, as the last command named it: "none", "colorloop" (v1) or a v2 effect ("prism",
+"candle", ...). Hue light firmware renamed its colour loop to prism, so the simulator treats v1 colorloop
+and v2 prism as the same loop: v1 shows `effect: "colorloop"` for either, v2 shows `prism` for either on a
+light that offers prism (a light without prism, e.g. the Bloom, shows no `effects` in v2 at all, so its
+v1 colorloop is visible through v1 only). Other v2 effects (candle, ...) show as `effect: "none"` in v1,
+which has no word for them. `commanded_by` is the API ("v1" / "v2") of the last command that reached the
+bulb. No real-bridge source says how one API shows the other's loop; this mapping is the simulator's
+choice. A power cycle ends any effect and applies the light's powerup preset (`safety`: the power-on
+state; `powerfail`: as before the cut, without the effect; `last_on_state`: likewise, switched on).
 """
 
 from __future__ import annotations
@@ -47,22 +58,54 @@ TRANSIENT = frozenset({"transitiontime", "bri_inc"})
 # How long after a command a late-booting bulb (power cycle with delayed revert) falls back to its
 # power-on state: long enough that a read-back straight after the command still sees the command.
 POWER_ON_DELAY_SECONDS = 0.4
+# The effect values of a real bridge's lights (tests/data/hue_v2): a gamut-C colour light, a white-ambiance light.
+COLOUR_EFFECTS = (
+    "no_effect", "candle", "fire", "prism", "sparkle", "opal", "glisten", "underwater", "cosmos", "sunbeam", "enchant",
+)  # fmt: skip
+AMBIANCE_EFFECTS = ("no_effect", "candle", "sparkle", "glisten")
+LOOP_EFFECTS = frozenset({"colorloop", "prism"})
+# `custom` (the fourth preset of a real bridge) is not simulated: a seed's `power_on` state plays its part.
+POWERUP_PRESETS = ("safety", "powerfail", "last_on_state")
 
 _COLOUR = ("on", "bri", "hue", "sat", "xy", "effect", "alert", "transitiontime", "bri_inc")
+# `effects`: the v2 effect values a light of this type offers by default (a light's config can override them);
+# `archetype`: its v2 metadata archetype. A Bloom (LLC011) is a colour light without v2 effects.
 LIGHT_TYPES: dict[str, JsonDict] = {
-    "Extended color light": {"modelid": "LCT015", "product": "Hue color lamp", "attrs": (*_COLOUR, "ct")},
-    "Color light": {"modelid": "LLC011", "product": "Hue bloom", "attrs": _COLOUR},
+    "Extended color light": {
+        "modelid": "LCT015",
+        "product": "Hue color lamp",
+        "attrs": (*_COLOUR, "ct"),
+        "effects": COLOUR_EFFECTS,
+        "archetype": "sultan_bulb",
+    },
+    "Color light": {
+        "modelid": "LLC011",
+        "product": "Hue bloom",
+        "attrs": _COLOUR,
+        "effects": (),
+        "archetype": "hue_bloom",
+    },
     "Color temperature light": {
         "modelid": "LTW010",
         "product": "Hue ambiance lamp",
         "attrs": ("on", "bri", "ct", "alert", "transitiontime", "bri_inc"),
+        "effects": AMBIANCE_EFFECTS,
+        "archetype": "sultan_bulb",
     },
     "Dimmable light": {
         "modelid": "LWB010",
         "product": "Hue white lamp",
         "attrs": ("on", "bri", "alert", "transitiontime", "bri_inc"),
+        "effects": (),
+        "archetype": "classic_bulb",
     },
-    "On/Off plug-in unit": {"modelid": "LOM001", "product": "Hue Smart plug", "attrs": ("on", "alert")},
+    "On/Off plug-in unit": {
+        "modelid": "LOM001",
+        "product": "Hue Smart plug",
+        "attrs": ("on", "alert"),
+        "effects": (),
+        "archetype": "plug",
+    },
 }
 GROUP_ATTRS = frozenset(VALIDATORS) | {"scene"}
 
@@ -104,6 +147,17 @@ class Light:
     revert_at: float | None = None
     # Commands that reached the bulb (an unreachable bulb receives none).
     delivered: int = 0
+    # The effect running now and the API of the last command that reached the bulb (module docstring).
+    effect: str = "none"
+    commanded_by: str | None = None
+    # CLIP v2 traits: the effect values it offers (empty: no `effects` in v2), whether it also shows
+    # `effects_v2`, its powerup preset and its metadata archetype.
+    effect_values: tuple[str, ...] = ()
+    effects_v2: bool = True
+    powerup: str = "safety"
+    archetype: str = "classic_bulb"
+    # What the bulb comes back in after the power cycle under way (set by power_cycle for a delayed revert).
+    boot_state: JsonDict = field(default_factory=dict)
 
     @property
     def attrs(self) -> tuple[str, ...]:
@@ -134,12 +188,18 @@ class Light:
             "swversion": "1.104.2",
         }
 
-    def receive(self, changes: JsonDict) -> None:
-        """Apply changes that reached the bulb over Zigbee (never called for an unreachable one)."""
+    def receive(self, changes: JsonDict, api: str = "v1") -> None:
+        """Apply changes that reached the bulb over Zigbee (never called for an unreachable one). `effect`
+        takes v1 ("none", "colorloop") or v2 names ("no_effect", "prism", ...); v1 `state.effect` follows."""
         if not self.reachable:
             return
         self.settle()
         self.delivered += 1
+        self.commanded_by = api
+        if "effect" in changes:
+            named = changes["effect"]
+            self.effect = "none" if named == "no_effect" else str(named)
+            changes = {**changes, "effect": "colorloop" if self.effect in LOOP_EFFECTS else "none"}
         for name, value in changes.items():
             if name == "bri_inc" and "bri" in self.state:
                 self.state["bri"] = min(254, max(1, self.state["bri"] + value))
@@ -157,13 +217,36 @@ class Light:
         """Apply a delayed power-on revert whose moment has come."""
         if self.revert_at is not None and time.monotonic() >= self.revert_at:
             self.revert_at = None
-            self.state = copy.deepcopy(self.power_on)
+            self.state = copy.deepcopy(self.boot_state)
+            self.effect = "none"
 
     def power_cycle(self, delayed_revert: bool = False) -> None:
-        self.state = copy.deepcopy(self.power_on)
+        self.boot_state = self.powerup_state()
+        self.state = copy.deepcopy(self.boot_state)
+        self.effect = "none"
         self.reachable = True
         self.pending_revert = delayed_revert
         self.revert_at = None
+
+    def powerup_state(self) -> JsonDict:
+        """The state the bulb boots into under its powerup preset; no preset keeps an effect."""
+        if self.powerup in ("powerfail", "last_on_state"):
+            state = copy.deepcopy(self.state)
+            if "effect" in state:
+                state["effect"] = "none"
+            if self.powerup == "last_on_state":
+                state["on"] = True
+            return state
+        return copy.deepcopy(self.power_on)
+
+    def offers(self, effect: str) -> bool:
+        return effect in self.effect_values
+
+    def v2_effect(self) -> str:
+        """The effect v2 shows as running: the loop is prism where offered; what v2 cannot name is no_effect."""
+        if self.effect in LOOP_EFFECTS and self.offers("prism"):
+            return "prism"
+        return self.effect if self.offers(self.effect) else "no_effect"
 
 
 def _yaml_keys(values: dict[Any, Any]) -> JsonDict:
@@ -179,14 +262,28 @@ def make_light(light_id: str, spec: JsonDict) -> Light:
     power_on = {**power_on_state(light_type), **_yaml_keys(spec.get("power_on", {}))}
     state = {**power_on_state(light_type), **_yaml_keys(spec.get("state", {}))}
     state = {k: v for k, v in state.items() if k in attrs or k == "colormode"}
-    return Light(
+    effects = spec.get("effects", LIGHT_TYPES[light_type]["effects"])
+    if not isinstance(effects, list | tuple) or not all(isinstance(e, str) for e in effects):
+        raise ValueError(f"light {light_id}: effects must be a list of v2 effect names")
+    if effects and "no_effect" not in effects:
+        effects = ["no_effect", *effects]
+    powerup = str(spec.get("powerup", "safety"))
+    if powerup not in POWERUP_PRESETS:
+        raise ValueError(f"light {light_id}: unknown powerup {powerup!r}; known: {', '.join(POWERUP_PRESETS)}")
+    light = Light(
         id=light_id,
         name=spec.get("name", f"Light {light_id}"),
         type=light_type,
         state=state,
         power_on=power_on,
         reachable=bool(spec.get("reachable", True)),
+        effect_values=tuple(effects),
+        effects_v2=bool(spec.get("effects_v2", True)),
+        powerup=powerup,
+        archetype=str(spec.get("archetype", LIGHT_TYPES[light_type]["archetype"])),
     )
+    light.effect = str(state.get("effect", "none"))
+    return light
 
 
 @dataclass

@@ -5,10 +5,15 @@ rate limiter, all behind one lock. No HTTP here: routes_v1 and admin answer requ
     state.counts()         {"requests", "light_commands", "group_commands", "rate_limited", ...}
     state.requests()       [{"method", "path", "resource", "body", "time", "status"}, ...]
     state.lights() / state.snapshot()   every light's state / lights, groups, counts and active faults
+    state.v2_document()    every CLIP v2 resource (resources_v2.py), built from the same lights and groups
 
-Default seed: group 1 "Living room" (Room) = lights 1, 2 ("Extended color light"), 3 ("Color light"),
-4 ("Dimmable light"); group 0 = all lights; every light on, warm white. The faults are listed in
-devstack/bridge/faults.py. The app key is never logged: paths in the log read /api/<key>/...
+Default seed: group 1 "Living room" (Room) = lights 1, 2 ("Extended color light": v2 prism), 3 ("Color
+light", a Bloom: colour without v2 effects), 4 ("Dimmable light": white, no effects); group 0 = all
+lights; every light on, warm white, powerup `safety`. V2_SHOWCASE_CONFIG adds a white-ambiance light whose
+effects lack prism, a colour light with `effects` only and powerup `powerfail`, a zone and a second room.
+Both APIs act on one state (how a loop shows in each: model.py). The faults are listed in
+devstack/bridge/faults.py. The app key is never logged: v1 paths in the log read /api/<key>/..., v2 keys
+travel in a header that is not logged.
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ from typing import Any, Protocol
 
 import yaml
 
-from devstack.bridge import model
+from devstack.bridge import model, resources_v2
 from devstack.bridge.faults import FAULT_KINDS, OUTAGE_MODES
 from devstack.bridge.model import Group, JsonDict, Light
 
@@ -44,6 +49,20 @@ DEFAULT_CONFIG: JsonDict = {
     },
     "groups": {"1": {"name": "Living room", "type": "Room", "class": "Living room", "lights": ["1", "2", "3", "4"]}},
     "rate_limits": {"enabled": True, "light_commands_per_second": 10, "group_commands_per_second": 1},
+    # A real bridge serves CLIP v2 over HTTPS only; true lets a plain-HTTP simulator serve it too.
+    "v2_over_http": False,
+}
+V2_SHOWCASE_CONFIG: JsonDict = {
+    "lights": {
+        **DEFAULT_CONFIG["lights"],
+        "5": {"name": "Ambiance lamp", "type": "Color temperature light"},
+        "6": {"name": "Desk strip", "type": "Extended color light", "effects_v2": False, "powerup": "powerfail"},
+    },
+    "groups": {
+        **DEFAULT_CONFIG["groups"],
+        "2": {"name": "Reading corner", "type": "Zone", "class": "Reading", "lights": ["2", "5"]},
+        "3": {"name": "Study", "type": "Room", "class": "Office", "lights": ["6"]},
+    },
 }
 # Client pacing measured at send time arrives slightly jittered; a real bridge is not that exact either.
 RATE_WINDOW_SECONDS = 0.95
@@ -100,6 +119,8 @@ class BridgeState:
         # Hanging requests wait on the event current when they arrived; ending an outage, reset or the
         # last server stopping sets it (they drop their connection) and puts a fresh one in its place.
         self._release = threading.Event()
+        # A server option, not state: reset() keeps it.
+        self._v2_over_http = bool(self._config.get("v2_over_http", False))
         self.reset()
 
     # ----- state -------------------------------------------------------------------------------------
@@ -155,6 +176,7 @@ class BridgeState:
             "injected_failures": 0,
             "light_commands_by_id": {},
             "group_commands_by_id": {},
+            "requests_by_api": {"v1": 0, "v2": 0},
         }
 
     def light(self, light_id: str | int) -> JsonDict:
@@ -168,14 +190,37 @@ class BridgeState:
             return {lid: light.to_json()["state"] for lid, light in self._lights.items()}
 
     def set_light_state(self, light_id: str | int, **state: Any) -> None:
-        """Set state directly (test setup), bypassing the CLIP rules."""
+        """Set state directly (test setup), bypassing the CLIP rules; `effect` sets the running effect."""
         with self.lock:
-            self._lights[str(light_id)].state.update(copy.deepcopy(state))
+            light = self._lights[str(light_id)]
+            light.state.update(copy.deepcopy(state))
+            if "effect" in state:  # either API's name; v1 state shows the loop as colorloop (model.py)
+                light.effect = "none" if state["effect"] == "no_effect" else str(state["effect"])
+                light.state["effect"] = "colorloop" if light.effect in model.LOOP_EFFECTS else "none"
+
+    def light_effect(self, light_id: str | int) -> str:
+        """The effect running on the light as its last command named it: "none", "colorloop", "prism", ..."""
+        with self.lock:
+            light = self._lights[str(light_id)]
+            light.settle()
+            return light.effect
 
     def snapshot(self) -> JsonDict:
+        """Lights (v1 JSON plus `v2_id`, the `effect` running, the `api` of the last command that reached the
+        bulb and its `powerup` preset), groups, counts, faults."""
         with self.lock:
+            ids = resources_v2.Ids(str(self.bridge_info["bridgeid"]))
             return {
-                "lights": {lid: light.to_json() for lid, light in self._lights.items()},
+                "lights": {
+                    lid: {
+                        **light.to_json(),
+                        "v2_id": ids.of("light", lid),
+                        "effect": light.effect,
+                        "api": light.commanded_by,
+                        "powerup": light.powerup,
+                    }
+                    for lid, light in self._lights.items()
+                },
                 "groups": {gid: self.group_json(gid) for gid in ["0", *self._groups]},
                 "counts": self.counts(),
                 "faults": {
@@ -184,6 +229,7 @@ class BridgeState:
                     "pending_failures": [kind for kind, _ in self._failures],
                     "rate_limits": {"enabled": self._rate_enabled, **self._rate_limits},
                 },
+                "v2_over_http": self._v2_over_http,
             }
 
     def requests(self) -> list[JsonDict]:
@@ -252,6 +298,16 @@ class BridgeState:
         with self.lock:
             self._lights[str(light_id)].power_cycle(delayed_revert)
 
+    @property
+    def v2_over_http(self) -> bool:
+        """Whether CLIP v2 is served over plain HTTP too (a real bridge: HTTPS only)."""
+        with self.lock:
+            return self._v2_over_http
+
+    def set_v2_over_http(self, allowed: bool) -> None:
+        with self.lock:
+            self._v2_over_http = bool(allowed)
+
     def press_link_button(self) -> None:
         with self.lock:
             self._link_pressed_at = time.monotonic()
@@ -289,7 +345,7 @@ class BridgeState:
 
     # ----- requests ------------------------------------------------------------------------------------
     def admit(self, method: str, path: str, body: bytes) -> Ticket:
-        """Log one /api request and take the fault it meets (an outage, or the next queued failure)."""
+        """Log one /api or /clip/v2 request and take the fault it meets (an outage, or the next queued failure)."""
         with self.lock:
             entry = self._log_request(method, path, body)
             failure = self._next_failure(method) if self._outage is None else None
@@ -301,16 +357,22 @@ class BridgeState:
 
     def _log_request(self, method: str, path: str, body: bytes) -> JsonDict:
         parts = path.rstrip("/").split("/")
-        resource = "/" + "/".join(parts[3:]) if len(parts) > 2 else "/"
-        masked = "/".join(["", "api", "<key>", *parts[3:]]) if len(parts) > 2 and parts[2] != "config" else path
+        api = "v2" if path.startswith("/clip/v2/") else "v1"
+        if api == "v2":  # the key is in a header: the path has nothing to mask
+            resource, masked = "/" + "/".join(parts[3:]), path
+        else:
+            resource = "/" + "/".join(parts[3:]) if len(parts) > 2 else "/"
+            masked = "/".join(["", "api", "<key>", *parts[3:]]) if len(parts) > 2 and parts[2] != "config" else path
         try:
             parsed: Any = json.loads(body) if body else None
         except ValueError:
             parsed = body.decode("utf-8", "replace")
         entry = {"method": method, "path": masked, "resource": resource, "body": parsed, "time": time.time()}
+        entry["api"] = api
         entry["status"] = None  # set when answered
         self._log.append(entry)
         self._counts["requests"] += 1
+        self._counts["requests_by_api"][api] += 1
         return entry
 
     def _next_failure(self, method: str) -> str | None:
@@ -376,6 +438,12 @@ class BridgeState:
     def group_members(self, group_id: str) -> list[Light]:
         ids = list(self._lights) if group_id == "0" else self._groups[group_id].lights
         return [self._lights[i] for i in ids]
+
+    def v2_document(self) -> list[JsonDict]:
+        """Every CLIP v2 resource, as `GET /clip/v2/resource` answers (resources_v2.py)."""
+        with self.lock:
+            groups = [self._group_zero, *self._groups.values()]
+            return resources_v2.document(self.bridge_info, self._lights, groups)
 
     def group_json(self, group_id: str) -> JsonDict:
         with self.lock:
