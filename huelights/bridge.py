@@ -8,13 +8,14 @@ returned to the caller, because the rest of that PUT was applied and the action 
 
 from __future__ import annotations
 
+import json
 import logging
 import random
 import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 from huelights.config import Settings
 from huelights.errors import (
@@ -33,6 +34,8 @@ if TYPE_CHECKING:
 
 Clock = Callable[[], float]
 Sleep = Callable[[float], None]
+PaceKind = Literal["light", "group"]
+"""Which rate limit a command counts against: ~10 light commands/s, ~1 group command/s, whatever the API."""
 
 # Backoff between attempts of one call: 0.25 s, 0.5 s, 1 s, ... capped, each scaled by a random factor
 # in [0.5, 1) so that three functions retrying against one bridge do not stay in lockstep.
@@ -156,8 +159,31 @@ class HueBridge:
             raise BridgeBusy(f"PUT {resource}: expected a list of results, got {type(payload).__name__}")
         return [_attribute_result(item) for item in payload]
 
+    # --- The generic call (issue 14: CLIP v2 speaks through it; issue 12's transport is to provide it) ---
+    def request(
+        self, method: str, path: str, body: Mapping[str, Any] | None, deadline: Deadline, pace_kind: PaceKind | None
+    ) -> tuple[int, bytes]:
+        """One call to an absolute path (`/clip/v2/resource/light`) with the `hue-application-key` header and
+        a JSON body; the same pacers (both APIs drive one Zigbee network), budget and bounded retries as v1.
+
+        Retried: connection failures, timeouts, HTTP 429 and 5xx, and a 2xx whose body is not JSON (an
+        overloaded bridge's HTML page). Returned: every other answer, as status and raw body; the caller
+        reads the API's own envelope. Raises TransientBridgeError subclasses when the retries or the
+        budget run out.
+        """
+        pacer = {"light": self._light_pacer, "group": self._group_pacer, None: None}[pace_kind]
+        answer = self._call(method, path, dict(body) if body is not None else None, deadline, pacer, raw=True)
+        return cast("tuple[int, bytes]", answer)
+
     def _call(
-        self, method: str, resource: str, body: dict[str, Any] | None, deadline: Deadline, pacer: Pacer | None
+        self,
+        method: str,
+        resource: str,
+        body: dict[str, Any] | None,
+        deadline: Deadline,
+        pacer: Pacer | None,
+        *,
+        raw: bool = False,
     ) -> Any:
         attempts = self._settings.max_attempts
         last_error: TransientBridgeError | None = None
@@ -165,7 +191,7 @@ class HueBridge:
             try:
                 if pacer is not None:
                     pacer.wait_for_slot(deadline)
-                return self._send_once(method, resource, body, deadline)
+                return self._send_once(method, resource, body, deadline, raw=raw)
             except BudgetExhausted:
                 if last_error is None:
                     raise
@@ -183,7 +209,9 @@ class HueBridge:
                 self._sleep(delay)
         raise AssertionError("unreachable: the loop returns or raises")
 
-    def _send_once(self, method: str, resource: str, body: dict[str, Any] | None, deadline: Deadline) -> Any:
+    def _send_once(
+        self, method: str, resource: str, body: dict[str, Any] | None, deadline: Deadline, *, raw: bool = False
+    ) -> Any:
         import requests  # loaded by the first call (see `session`); a dictionary lookup after that
 
         remaining = deadline.remaining()
@@ -196,10 +224,13 @@ class HueBridge:
         # `resource` is relative to the authenticated API root, or an absolute path such as `/api/config`.
         path = resource if resource.startswith("/") else f"/api/{self._settings.app_key}/{resource}"
         url = self._settings.bridge_url + path
+        headers = {"hue-application-key": self._settings.app_key} if raw else None
         with self._count_lock:
             self.requests_sent += 1
         try:
-            response = self.session.request(method, url, json=body, timeout=timeout, allow_redirects=False)
+            response = self.session.request(
+                method, url, json=body, headers=headers, timeout=timeout, allow_redirects=False
+            )
         except requests.exceptions.SSLError as error:
             raise PermanentBridgeError(
                 f"TLS verification of the bridge failed (check HUE_CA_BUNDLE and HUE_BRIDGE_ID): "
@@ -215,7 +246,7 @@ class HueBridge:
             # E.g. ChunkedEncodingError: the connection broke in the middle of the answer, as an overloaded
             # bridge's does. Worth another attempt like any other reset.
             raise BridgeUnreachable(f"{method} {resource}: the answer broke off ({type(error).__name__})") from None
-        return self._parse(method, resource, response)
+        return _raw_answer(method, resource, response) if raw else self._parse(method, resource, response)
 
     def _parse(self, method: str, resource: str, response: requests.Response) -> Any:
         status = response.status_code
@@ -237,6 +268,20 @@ class HueBridge:
         if isinstance(payload, list):
             _raise_request_errors(payload)
         return payload
+
+
+def _raw_answer(method: str, path: str, response: requests.Response) -> tuple[int, bytes]:
+    """The generic call's answer: overload raises (to be retried), anything else goes to the caller."""
+    status = response.status_code
+    if status == 429 or status >= 500:
+        raise BridgeBusy(f"{method} {path}: HTTP {status} from the bridge")
+    content = response.content
+    if 200 <= status < 300:
+        try:
+            json.loads(content)
+        except ValueError:
+            raise BridgeBusy(f"{method} {path}: HTTP {status} with a body that is not JSON") from None
+    return status, content
 
 
 def _reason(error: Exception) -> str:
