@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import pytest
@@ -145,13 +146,13 @@ def test_colorloop_gives_prism_per_light_v1_colorloop_where_prism_is_missing_and
     calls = v2_calls()
     puts = {path.rsplit("/", 1)[-1]: body for method, path, body in calls if method == "v2 PUT"}
     assert {light_id: puts[light_id] for light_id in PRISM_LIGHTS} == dict.fromkeys(PRISM_LIGHTS, PRISM_BODY)
-    assert {light_id: puts[light_id] for light_id in WHITE_LIGHTS} == dict.fromkeys(WHITE_LIGHTS, {"on": {"on": True}})
+    assert {light_id: puts[light_id] for light_id in WHITE_LIGHTS} == {key: {"on": {"on": True}} for key in WHITE_LIGHTS}
     assert COLOUR_NO_EFFECTS not in puts
     assert ("v1 PUT", "/lights/120/state", V1_LOOP) in calls
     # 7 v2 light PUTs + 1 v1 PUT, one GET per API; plus the cold inventory.
     assert outcome.bridge_requests == 1 + 7 + 1 + 2
     times = sorted(sent_at.values())
-    assert all(later - earlier >= 0.1 - 1e-9 for earlier, later in zip(times, times[1:], strict=False))
+    assert all(later - earlier >= 0.1 - 1e-9 for earlier, later in itertools.pairwise(times))
     effects = {light.id: (light.status, light.effect) for light in outcome.lights}
     assert {effects[light_id] for light_id in PRISM_LIGHTS} == {("ok", "prism")}
     assert effects[COLOUR_NO_EFFECTS] == ("ok", "colorloop")
