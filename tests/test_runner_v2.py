@@ -146,7 +146,7 @@ def test_colorloop_gives_prism_per_light_v1_colorloop_where_prism_is_missing_and
     calls = v2_calls()
     puts = {path.rsplit("/", 1)[-1]: body for method, path, body in calls if method == "v2 PUT"}
     assert {light_id: puts[light_id] for light_id in PRISM_LIGHTS} == dict.fromkeys(PRISM_LIGHTS, PRISM_BODY)
-    assert {light_id: puts[light_id] for light_id in WHITE_LIGHTS} == {key: {"on": {"on": True}} for key in WHITE_LIGHTS}
+    assert {puts[light_id] == {"on": {"on": True}} for light_id in WHITE_LIGHTS} == {True}
     assert COLOUR_NO_EFFECTS not in puts
     assert ("v1 PUT", "/lights/120/state", V1_LOOP) in calls
     # 7 v2 light PUTs + 1 v1 PUT, one GET per API; plus the cold inventory.
