@@ -18,7 +18,7 @@ from typing import Any, cast
 from huelights.actions import Action, ActionRun, LightOutcome, Outcome, Result, timed
 from huelights.bridge import AttributeResult, Deadline, HueBridge
 from huelights.config import Target
-from huelights.errors import BridgeBusy, BridgeError, ResourceNotFound, TargetNotFound
+from huelights.errors import BridgeBusy, BridgeError, BridgeRejected, ResourceNotFound, TargetNotFound
 from huelights.v2_client import V2Client, V2Inventory
 from huelights.v2_inventory import resolve_target
 from huelights.v2_plan import (
@@ -93,6 +93,11 @@ class V2Runner:
                 # The cached id map may be older than a light, room or name on the bridge: one rebuild.
                 log.info("%s; reading the bridge's resources again", self.bridge.redact(str(error)))
                 rebuilt = True
+            except V1NotServed as error:
+                # The lights that needed v1 colorloop are switched on and skipped from now on; the rest of
+                # the action is sent again from the start (every command in it is idempotent).
+                log.warning("%s; colour lights without prism will be switched on only", self.bridge.redact(str(error)))
+                self.v1_allowed = False
             except BridgeError as error:
                 return self._failed(action, target, run, error)
 
@@ -102,6 +107,10 @@ class V2Runner:
             return run.failed(error, message, str(target))
         result: Result = "transient" if error.transient else "permanent"
         return Outcome(action, str(target), result, message, api="v2")
+
+
+class V1NotServed(BridgeRejected):
+    """Under HUE_API=auto, the bridge refused the v1 colorloop request itself (not a light's attribute)."""
 
 
 class _V2Run(ActionRun):
@@ -143,7 +152,12 @@ class _V2Run(ActionRun):
     def _send_v1(self, step: LightStep) -> None:
         if step.v1 is None:
             return
-        for result in self.runner.bridge.put(step.v1.path, step.v1.body, self.deadline):
+        try:
+            results = self.runner.bridge.put(step.v1.path, step.v1.body, self.deadline)
+        except BridgeRejected as error:
+            # HTTP 4xx or a Hue error about the request: this bridge no longer takes v1 light commands.
+            raise V1NotServed(f"v1 colorloop for light {step.name!r} refused: {error}") from None
+        for result in results:
             self._note_v1_error(step.light_id, result)
 
     def _note_v1_error(self, light_id: str, result: AttributeResult) -> None:

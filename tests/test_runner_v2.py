@@ -377,3 +377,30 @@ def test_a_light_with_a_zigbee_connectivity_issue_gets_one_re_send_then_counts_a
         f"/light/{COLOUR_NO_EFFECTS}",
     ]
     assert len(outcome.lights) == len(ALL_LIGHTS_BY_V1)
+
+
+@responses.activate
+def test_a_bridge_that_refuses_v1_gets_the_colour_light_switched_on_and_skipped_from_then_on(
+    clock: FakeClock,
+) -> None:
+    document = connected_dump()
+    serve_inventory(document)
+    responses.put(f"{V1}/lights/120/state", status=404, body="<html>not found</html>")
+    accept_put("light", COLOUR_NO_EFFECTS)
+    serve_light_read(document)
+    runner = make_runner(clock)
+
+    first = run(runner, COLORLOOP, target="lights:120")
+    warm_from = len(responses.calls)
+    second = run(runner, COLORLOOP, target="lights:120")
+
+    assert (first.result, second.result) == ("ok", "ok"), first.message
+    assert (first.lights[0].status, first.lights[0].effect) == ("skipped", "none")
+    assert "bridge serves no v1" in first.lights[0].detail
+    assert [call[:2] for call in v2_calls()[:warm_from]] == [
+        ("v2 GET", ""),
+        ("v1 PUT", "/lights/120/state"),
+        ("v2 PUT", f"/light/{COLOUR_NO_EFFECTS}"),
+        ("v2 GET", "/light"),
+    ]
+    assert not [call for call in v2_calls()[warm_from:] if call[0].startswith("v1")], "asked once per process"
