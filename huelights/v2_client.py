@@ -12,6 +12,7 @@ import threading
 import time
 from collections.abc import Callable
 
+from huelights.actions import INVENTORY_TTL_SECONDS
 from huelights.bridge import Deadline, HueBridge, PaceKind
 from huelights.v2_envelope import V2Answer, read_answer
 from huelights.v2_plan import V2Put
@@ -20,8 +21,6 @@ from huelights.v2_resources import Resources, parse_resources
 RESOURCE_ROOT = "/clip/v2/resource"
 # A grouped_light PUT is a Zigbee group command: the bridge takes about one a second.
 PACE_KINDS: dict[str, PaceKind] = {"light": "light", "grouped_light": "group"}
-# Names, rooms and ids rarely change; as in v1, a warm process reuses them for this long.
-INVENTORY_TTL_SECONDS = 300.0
 
 log = logging.getLogger("huelights.v2")
 
@@ -50,7 +49,7 @@ class V2Client:
 
 
 class V2Inventory:
-    """The bridge's v2 resources (one `GET /clip/v2/resource`), cached with a TTL; forgotten on a 404."""
+    """The bridge's v2 resources (one `GET /clip/v2/resource`), cached with v1's TTL; forgotten on a 404."""
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
