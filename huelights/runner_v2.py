@@ -165,23 +165,23 @@ class _V2Run(ActionRun):
             self.warnings[light_id] = f"Hue error {result.error_type} at {result.address}: {result.description}"
 
     def read_back(self) -> None:
-        unsettled = [lid for lid in self.light_ids if self.statuses.get(lid) not in SETTLED]
-        if any(self.steps[lid].v1 is None for lid in unsettled):
+        # Each API is read only while one of its lights is not settled; a read judges all of that API's
+        # lights again (a bulb power-cycled after its command falls out of its loop).
+        unsettled = [self.steps[lid] for lid in self.light_ids if self.statuses.get(lid) not in SETTLED]
+        if any(step.v1 is None for step in unsettled):
             lights = parse_resources(self.runner.client.get("light", self.deadline).data)
-            self._take(evaluate(self.plan, lights, self.connectivity), unsettled)
-        if any(self.steps[lid].v1 is not None for lid in unsettled):
+            self._take(evaluate(self.plan, lights, self.connectivity))
+        if any(step.v1 is not None for step in unsettled):
             v1_lights = self.runner.bridge.get("lights", self.deadline)
             if not isinstance(v1_lights, Mapping):
                 raise BridgeBusy(f"GET lights (v1): expected an object, got {type(v1_lights).__name__}")
-            self._take(evaluate_v1(self.plan, cast(Mapping[str, Any], v1_lights)), unsettled)
+            self._take(evaluate_v1(self.plan, cast(Mapping[str, Any], v1_lights)))
 
-    def _take(self, verdicts: Mapping[str, Verdict], unsettled: list[str]) -> None:
-        for light_id in unsettled:
-            verdict = verdicts.get(light_id)
-            if verdict is not None:
-                self.verdicts[light_id] = verdict
-                self.statuses[light_id] = verdict.status
-                self.details[light_id] = verdict.detail
+    def _take(self, verdicts: Mapping[str, Verdict]) -> None:
+        for light_id, verdict in verdicts.items():
+            self.verdicts[light_id] = verdict
+            self.statuses[light_id] = verdict.status
+            self.details[light_id] = verdict.detail
 
     def name(self, light_id: str) -> str:
         return self.steps[light_id].name

@@ -404,3 +404,28 @@ def test_a_bridge_that_refuses_v1_gets_the_colour_light_switched_on_and_skipped_
         ("v2 GET", "/light"),
     ]
     assert not [call for call in v2_calls()[warm_from:] if call[0].startswith("v1")], "asked once per process"
+
+
+@responses.activate
+def test_a_re_send_reads_back_only_the_api_whose_light_was_wrong(clock: FakeClock) -> None:
+    document = connected_dump()
+    serve_inventory(document)
+    accept_put("light", PRISM_OFF)
+    responses.put(f"{V1}/lights/120/state", json=success(("/lights/120/state/on", True)))
+    serve_light_read(changed(document, **{PRISM_OFF: {"on": {"on": True}}}))  # on, but prism not (yet) running
+    serve_light_read(changed(document, **{PRISM_OFF: prism(document, PRISM_OFF)}))
+    responses.get(f"{V1}/lights", json=V1_LOOPING)
+
+    outcome = run(make_runner(clock), COLORLOOP, target="lights:128,120")
+
+    assert outcome.result == "ok", outcome.message
+    assert [call[:2] for call in v2_calls()] == [
+        ("v2 GET", ""),
+        ("v2 PUT", f"/light/{PRISM_OFF}"),
+        ("v1 PUT", "/lights/120/state"),
+        ("v2 GET", "/light"),
+        ("v1 GET", "/lights"),
+        ("v2 PUT", f"/light/{PRISM_OFF}"),
+        ("v2 GET", "/light"),
+    ]
+    assert {light.effect for light in outcome.lights} == {"prism", "colorloop"}
