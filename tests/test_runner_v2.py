@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 from typing import Any
 
 import pytest
@@ -131,11 +132,13 @@ def test_colorloop_gives_prism_per_light_v1_colorloop_where_prism_is_missing_and
 
     def stamp(request: Any) -> tuple[int, dict[str, str], str]:
         sent_at[request.url] = clock.now
+        if "/api/" in request.url:
+            return 200, {}, json.dumps(success(("/lights/120/state/on", True)))
         return 200, {}, '{"errors": [], "data": [{"rid": "x", "rtype": "light"}]}'
 
     for light in of_type(document, "light"):
         responses.add_callback(responses.PUT, f"{V2}/light/{light['id']}", callback=stamp)
-    responses.put(f"{V1}/lights/120/state", json=success(("/lights/120/state/on", True)))
+    responses.add_callback(responses.PUT, f"{V1}/lights/120/state", callback=stamp)
     serve_light_read(looping_everywhere(document))
     responses.get(f"{V1}/lights", json=V1_LOOPING)
     runner = make_runner(clock)
@@ -152,6 +155,7 @@ def test_colorloop_gives_prism_per_light_v1_colorloop_where_prism_is_missing_and
     # 7 v2 light PUTs + 1 v1 PUT, one GET per API; plus the cold inventory.
     assert outcome.bridge_requests == 1 + 7 + 1 + 2
     times = sorted(sent_at.values())
+    assert len(times) == 8, "v2 and v1 light commands share one pacer: one Zigbee network"
     assert all(later - earlier >= 0.1 - 1e-9 for earlier, later in itertools.pairwise(times))
     effects = {light.id: (light.status, light.effect) for light in outcome.lights}
     assert {effects[light_id] for light_id in PRISM_LIGHTS} == {("ok", "prism")}
