@@ -14,6 +14,7 @@ from collections.abc import Callable
 
 from huelights.actions import INVENTORY_TTL_SECONDS
 from huelights.bridge import Deadline, HueBridge, PaceKind
+from huelights.errors import BridgeRejected, ResourceNotFound
 from huelights.v2_envelope import V2Answer, read_answer
 from huelights.v2_plan import V2Put
 from huelights.v2_resources import Resources, parse_resources
@@ -62,7 +63,14 @@ class V2Inventory:
             cached = self._cached
         if cached is not None and self._clock() - cached[0] < INVENTORY_TTL_SECONDS:
             return cached[1], False
-        resources = parse_resources(client.get(None, deadline).data)
+        try:
+            answer = client.get(None, deadline)
+        except ResourceNotFound as error:
+            # The list of every resource cannot be an unknown id: this bridge has no CLIP v2 at all.
+            raise BridgeRejected(
+                f"{error}; the bridge does not serve CLIP v2 (HUE_API=auto or v1 would use v1)"
+            ) from None
+        resources = parse_resources(answer.data)
         with self._lock:
             self._cached = (self._clock(), resources)
         return resources, True

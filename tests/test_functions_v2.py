@@ -161,3 +161,27 @@ def test_a_busy_v2_bridge_is_503_with_retry_after(monkeypatch: pytest.MonkeyPatc
     assert response.status_code == 503
     assert int(response.headers["Retry-After"]) > 0
     assert len(responses.calls) == 1 + 2
+
+
+@responses.activate
+def test_hue_api_v2_against_a_bridge_without_v2_is_500_saying_so(monkeypatch: pytest.MonkeyPatch) -> None:
+    responses.get(V2, status=404, body="<html>Not Found</html>")
+    app = v2_client("lights_on", monkeypatch, HUE_API="v2")
+
+    response = app.post("/", headers={"Content-Type": "application/json"}, data=b"{}")
+
+    assert response.status_code == 500
+    assert "does not serve CLIP v2" in response.get_json()["message"]
+    assert len(responses.calls) == 1
+
+
+@responses.activate
+def test_a_key_rejected_when_asking_about_v2_is_500_naming_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    responses.get(PROBE, status=403, json=envelope([], "unauthorized user"))
+    app = v2_client("colorloop", monkeypatch)
+
+    response = app.post("/", headers=ping_headers("colorloop"), data=b"{}")
+
+    assert response.status_code == 500
+    reply = from_http(dict(response.headers), response.data)
+    assert "HUE_APP_KEY was rejected" in reply.data["message"] and reply.data["api"] is None
