@@ -4,17 +4,20 @@ A group target is one group action (a Zigbee broadcast, at most one a second), n
 light. Every action is verified by reading the lights back, because a bridge can silently miss lights
 in a broadcast and a bulb that was just powered applies its power-on setting after the command; lights
 that read back wrong get individual re-sends until they are right or the time budget is spent.
+
+That loop (ActionRun) is shared by both APIs: `_V1Run` below speaks CLIP v1, runner_v2 speaks v2.
 """
 
 from __future__ import annotations
 
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from huelights.bridge import Deadline, HueBridge
-from huelights.config import Target
+from huelights.config import Settings, Target
 from huelights.errors import BridgeError, ResourceNotFound, TargetNotFound
 
 LightStatus = Literal["ok", "skipped", "unreachable", "error"]
@@ -66,11 +69,27 @@ class Action:
         return status in ("ok", "skipped", "unreachable")
 
 
+FULL_SATURATION = 254
+
+
+def colorloop_action(saturation: int = FULL_SATURATION) -> Action:
+    """v1 `colorloop` cycles the hue at the light's current saturation: a bulb last used in white
+    (saturation 0) would loop in white, so the saturation goes in the same body and is verified.
+    `on: true` travels in that body too: an effect sent to a light that is off fails with error 201."""
+    return Action(
+        "colorloop", {"on": True, "effect": "colorloop", "sat": saturation}, colour_only=frozenset({"effect", "sat"})
+    )
+
+
 LIGHTS_OFF = Action("lights_off", {"on": False})
 LIGHTS_ON = Action("lights_on", {"on": True})
-# `on: true` travels in the same body: an effect sent to a light that is off fails with error 201.
-COLORLOOP = Action("colorloop", {"on": True, "effect": "colorloop"}, colour_only=frozenset({"effect"}))
+COLORLOOP = colorloop_action()
 ACTIONS: dict[str, Action] = {action.name: action for action in (LIGHTS_OFF, LIGHTS_ON, COLORLOOP)}
+
+
+def action_for(name: str, settings: Settings) -> Action:
+    """The action a function runs, with the configured colorloop saturation (HUE_COLORLOOP_SAT)."""
+    return colorloop_action(settings.colorloop_saturation) if name == COLORLOOP.name else ACTIONS[name]
 
 
 @dataclass(frozen=True)
@@ -79,6 +98,8 @@ class LightOutcome:
     name: str
     status: LightStatus
     detail: str = ""
+    effect: str = "none"
+    """The loop this light was given: `prism` (v2), `colorloop` (v1) or `none` (off / on, or it cannot loop)."""
 
 
 @dataclass
@@ -90,6 +111,8 @@ class Outcome:
     lights: list[LightOutcome] = field(default_factory=list)
     bridge_requests: int = 0
     duration_ms: int = 0
+    api: str = ""
+    """`v1` or `v2`: the API the action spoke; "" when it never got as far as choosing one."""
 
     @property
     def http_status(self) -> int:
@@ -103,10 +126,12 @@ class Outcome:
             "target": self.target,
             "result": self.result,
             "message": _cut(self.message, MAX_MESSAGE_CHARS),
+            "api": self.api or None,
             "lights": {
                 _cut(light.id, MAX_NAME_CHARS): {
                     "name": _cut(light.name, MAX_NAME_CHARS),
                     "status": light.status,
+                    "effect": light.effect,
                     "detail": _cut(light.detail, MAX_NAME_CHARS * 4),
                 }
                 for light in listed
@@ -173,8 +198,17 @@ def find_resource(id_or_name: str, resources: Mapping[str, Any], kind: str) -> s
     raise TargetNotFound(f"HUE_TARGET: no {kind} with id or name {id_or_name!r} (the bridge has: {known or 'none'})")
 
 
+class ActionRunner(Protocol):
+    """What a function's request handling needs from a runner, whichever API it speaks."""
+
+    @property
+    def bridge(self) -> HueBridge: ...
+
+    def run(self, action: Action, target: Target, budget_seconds: float) -> Outcome: ...
+
+
 class Runner:
-    """Carries one action out against the bridge and returns what happened to each light."""
+    """Carries one action out against the bridge over CLIP v1 and returns what happened to each light."""
 
     def __init__(
         self,
@@ -192,77 +226,106 @@ class Runner:
         self.sleep = sleep  # public: each run's verify waits go through it (a fake clock in tests)
 
     def run(self, action: Action, target: Target, budget_seconds: float) -> Outcome:
-        started = self._clock()
-        requests_before = self.bridge.requests_sent
-        deadline = Deadline(budget_seconds, self._clock)
-        run = _ActionRun(action, self, deadline)
-        try:
-            outcome = run.carry_out(target)
-        except BridgeError as error:
-            if isinstance(error, ResourceNotFound | TargetNotFound):
-                self.inventory.forget()
-            outcome = run.outcome(
-                "transient" if error.transient else "permanent", self.bridge.redact(str(error)), str(target)
-            )
-        outcome.bridge_requests = self.bridge.requests_sent - requests_before
-        outcome.duration_ms = round((self._clock() - started) * 1000)
-        return outcome
+        def carry_out(deadline: Deadline) -> Outcome:
+            run = _V1Run(action, self, deadline)
+            try:
+                return run.carry_out(target)
+            except BridgeError as error:
+                if isinstance(error, ResourceNotFound | TargetNotFound):
+                    self.inventory.forget()
+                return run.failed(error, self.bridge.redact(str(error)), str(target))
+
+        return timed(self.bridge, self._clock, budget_seconds, carry_out)
 
 
-class _ActionRun:
-    """State of one invocation: what each light read back as, and per-light attribute errors."""
+def timed(
+    bridge: HueBridge, clock: Callable[[], float], budget_seconds: float, carry_out: Callable[[Deadline], Outcome]
+) -> Outcome:
+    """Run `carry_out` within the budget; stamp the outcome with the requests it cost and its duration."""
+    started = clock()
+    requests_before = bridge.requests_sent
+    outcome = carry_out(Deadline(budget_seconds, clock))
+    outcome.bridge_requests = bridge.requests_sent - requests_before
+    outcome.duration_ms = round((clock() - started) * 1000)
+    return outcome
 
-    def __init__(self, action: Action, runner: Runner, deadline: Deadline) -> None:
-        self.action = action
-        self.runner = runner
-        self.bridge = runner.bridge
+
+class ActionRun(ABC):
+    """One invocation's send / read back / re-send loop and its per-light bookkeeping, for either API.
+
+    A subclass speaks one API: it sends the first round, reads the lights back and judges each one
+    (`statuses`: None means wrong, re-send), and re-sends to single lights.
+    """
+
+    api = ""
+    skipped_label = "skipped, no colour"
+
+    def __init__(
+        self, action_name: str, deadline: Deadline, verify_delay: float, sleep: Callable[[float], None]
+    ) -> None:
+        self.action_name = action_name
         self.deadline = deadline
+        self.verify_delay = verify_delay
+        self._sleep = sleep
         self.light_ids: tuple[str, ...] = ()
         self.statuses: dict[str, LightStatus | None] = {}
         self.details: dict[str, str] = {}
+        self.effects: dict[str, str] = {}
+        """Light id -> the loop it was given (`prism`, `colorloop`); absent: none."""
 
-    def carry_out(self, target: Target) -> Outcome:
-        plan = self.runner.inventory.plan(target, self.bridge, self.deadline)
-        self.light_ids = plan.light_ids or ()
-        if plan.group_id is not None:
-            self._note_errors(self.bridge.put(f"groups/{plan.group_id}/action", self.action.command, self.deadline))
-        else:
-            for light_id in self.light_ids:
-                self._send_to_light(light_id)
+    @abstractmethod
+    def send_first(self) -> None:
+        """The first round: one group command where one covers the target, else one command per light."""
+
+    @abstractmethod
+    def read_back(self) -> None:
+        """Read the lights once and judge every target light into `statuses` (and `details`)."""
+
+    @abstractmethod
+    def resend(self, light_id: str) -> None:
+        """Send one light its command again."""
+
+    @abstractmethod
+    def name(self, light_id: str) -> str:
+        """The light's name for messages."""
+
+    def settle(self, target: str) -> Outcome:
+        """Send, then read back and re-send the wrong lights until all are right or the budget is spent."""
+        self.send_first()
         pause = RESEND_PAUSE_SECONDS
         for round_number in range(MAX_VERIFY_ROUNDS):
-            self._wait(self.runner.verify_delay)
-            self._read_back(plan)
+            self._wait(self.verify_delay)
+            self.read_back()
             pending = [lid for lid in self.light_ids if self._needs_resend(lid, round_number)]
-            if not pending or pause + self.runner.verify_delay >= self.deadline.remaining():
+            if not pending or pause + self.verify_delay >= self.deadline.remaining():
                 break
             self._wait(pause)
             pause = min(pause * 2, MAX_RESEND_PAUSE_SECONDS)
             for light_id in pending:
-                self._send_to_light(light_id)
+                self.resend(light_id)
         failed = [lid for lid in self.light_ids if not self._succeeded(lid)]
         if not failed:
-            return self.outcome("ok", self._summary(), str(target))
-        names = ", ".join(self._name(lid) for lid in failed[:10]) + (", ..." if len(failed) > 10 else "")
+            return self.outcome("ok", self._summary(), target)
+        names = ", ".join(self.name(lid) for lid in failed[:10]) + (", ..." if len(failed) > 10 else "")
         return self.outcome(
             "transient",
             f"{len(failed)} of {len(self.light_ids)} light(s) still wrong when the budget ran out: {names}",
-            str(target),
+            target,
         )
 
     def _wait(self, seconds: float) -> None:
         """Sleep, but leave half of what is left of the budget for the work after it."""
         seconds = min(seconds, self.deadline.remaining() / 2)
         if seconds > 0:
-            self.runner.sleep(seconds)
+            self._sleep(seconds)
 
     def _summary(self) -> str:
         by_status: dict[str, list[str]] = {}
         for light_id in self.light_ids:
-            by_status.setdefault(str(self.statuses.get(light_id)), []).append(self._name(light_id))
+            by_status.setdefault(str(self.statuses.get(light_id)), []).append(self.name(light_id))
         parts = [f"{len(by_status.get('ok', []))} light(s) reached the desired state"]
         if skipped := by_status.get("skipped"):
-            parts.append(f"skipped, no colour: {', '.join(skipped)}")
+            parts.append(f"{self.skipped_label}: {', '.join(skipped)}")
         if unreachable := by_status.get("unreachable"):
             parts.append(f"unreachable, sent but not confirmed: {', '.join(unreachable)}")
         if group_error := self.details.get("group"):
@@ -279,10 +342,54 @@ class _ActionRun:
         status = self.statuses.get(light_id)
         return status is not None and Action.succeeded(status)
 
-    def _send_to_light(self, light_id: str) -> None:
-        supports_effects = "effect" in self.runner.inventory.lights.get(light_id, {}).get("state", {"effect": None})
-        results = self.bridge.put(f"lights/{light_id}/state", self.action.command_for(supports_effects), self.deadline)
+    def failed(self, error: BridgeError, message: str, target: str) -> Outcome:
+        return self.outcome("transient" if error.transient else "permanent", message, target)
+
+    def outcome(self, result: Result, message: str, target: str) -> Outcome:
+        lights = [self.light_outcome(light_id) for light_id in self.light_ids]
+        return Outcome(self.action_name, target, result, message, lights, api=self.api)
+
+    def light_outcome(self, light_id: str) -> LightOutcome:
+        status = self.statuses.get(light_id)
+        detail = self.details.get(light_id, "")
+        if status is None:
+            status, detail = "error", detail or "did not read back in the desired state"
+        return LightOutcome(light_id, self.name(light_id), status, detail, self.effects.get(light_id, "none"))
+
+
+class _V1Run(ActionRun):
+    """The loop over CLIP v1: group actions, `/lights/<id>/state` re-sends, `GET /lights` read-backs."""
+
+    api = "v1"
+
+    def __init__(self, action: Action, runner: Runner, deadline: Deadline) -> None:
+        super().__init__(action.name, deadline, runner.verify_delay, runner.sleep)
+        self.action = action
+        self.runner = runner
+        self.bridge = runner.bridge
+        self.plan = Plan(None, ())
+
+    def carry_out(self, target: Target) -> Outcome:
+        self.plan = self.runner.inventory.plan(target, self.bridge, self.deadline)
+        self.light_ids = self.plan.light_ids or ()
+        return self.settle(str(target))
+
+    def send_first(self) -> None:
+        if self.plan.group_id is not None:
+            results = self.bridge.put(f"groups/{self.plan.group_id}/action", self.action.command, self.deadline)
+            self._note_errors(results)
+        else:
+            for light_id in self.light_ids:
+                self.resend(light_id)
+
+    def resend(self, light_id: str) -> None:
+        results = self.bridge.put(
+            f"lights/{light_id}/state", self.action.command_for(self._supports_effects(light_id)), self.deadline
+        )
         self._note_errors(results, light_id)
+
+    def _supports_effects(self, light_id: str) -> bool:
+        return "effect" in self.runner.inventory.lights.get(light_id, {}).get("state", {"effect": None})
 
     def _note_errors(self, results: list[Any], light_id: str | None = None) -> None:
         for result in results:
@@ -290,30 +397,23 @@ class _ActionRun:
                 key = light_id or _light_of(result.address)
                 self.details[key] = f"Hue error {result.error_type} at {result.address}: {result.description}"
 
-    def _read_back(self, plan: Plan) -> None:
+    def read_back(self) -> None:
         lights = self.bridge.lights(self.deadline)
         self.runner.inventory.remember_lights(lights)
-        if plan.light_ids is None:
+        if self.plan.light_ids is None:
             self.light_ids = tuple(sorted(self.runner.inventory.lights, key=id_order))
         for light_id in self.light_ids:
             info = self.runner.inventory.lights.get(light_id)
             if info is None:
                 self.runner.inventory.forget()
                 raise ResourceNotFound(f"light {light_id} of HUE_TARGET no longer exists on the bridge")
-            self.statuses[light_id] = self.action.judge(info.get("state", {}))
+            state = info.get("state", {})
+            self.statuses[light_id] = self.action.judge(state)
+            if "effect" in self.action.command and "effect" in state:
+                self.effects[light_id] = str(self.action.command["effect"])
 
-    def _name(self, light_id: str) -> str:
+    def name(self, light_id: str) -> str:
         return str(self.runner.inventory.lights.get(light_id, {}).get("name", light_id))
-
-    def outcome(self, result: Result, message: str, target: str) -> Outcome:
-        lights = []
-        for light_id in self.light_ids:
-            status = self.statuses.get(light_id)
-            detail = self.details.get(light_id, "")
-            if status is None:
-                status, detail = "error", detail or "did not read back in the desired state"
-            lights.append(LightOutcome(light_id, self._name(light_id), status, detail))
-        return Outcome(action=self.action.name, target=target, result=result, message=message, lights=lights)
 
 
 def _cut(text: str, limit: int) -> str:

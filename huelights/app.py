@@ -9,7 +9,8 @@ from collections.abc import Callable, Mapping
 
 import flask
 
-from huelights.actions import ACTIONS, Inventory, Runner
+from huelights.actions import action_for
+from huelights.api_choice import build_runner
 from huelights.bridge import HueBridge
 from huelights.config import load_or_exit
 from huelights.request_body import finish
@@ -101,8 +102,9 @@ def create_function(action_name: str, env: Mapping[str, str] | None = None) -> H
     """The request handler of one function; exits the process at once on a configuration mistake."""
     settings = load_or_exit(os.environ if env is None else env)
     _configure_logging([settings.app_key, settings.trigger_token or ""])
-    runner = Runner(HueBridge(settings), Inventory(), verify_delay=settings.verify_delay_seconds)
-    service = FunctionService(ACTIONS[action_name], settings, runner)
+    # Which API (HUE_API) is settled at the first invocation, not here: see api_choice.
+    runner = build_runner(settings, HueBridge(settings))
+    service = FunctionService(action_for(action_name, settings), settings, runner)
     if flask.has_app_context():
         # functions-framework imports the function inside its app's context: errors raised outside our
         # handler (a method Flask refuses, the framework's request timeout) get our answer, not its page.

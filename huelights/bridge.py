@@ -13,7 +13,7 @@ import random
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from huelights.config import Settings
 from huelights.errors import (
@@ -28,7 +28,10 @@ from huelights.transport import Clock, Deadline, HttpAnswer, Pacer, Sleep, Trans
 if TYPE_CHECKING:
     import requests
 
-__all__ = ["AttributeResult", "Deadline", "HueBridge", "Pacer"]
+__all__ = ["AttributeResult", "Deadline", "HueBridge", "PaceKind", "Pacer"]
+
+PaceKind = Literal["light", "group"]
+"""Which rate limit a command counts against: ~10 light commands/s, ~1 group command/s, whatever the API."""
 
 MAX_NAME_CHARS = 64
 """Names from the bridge are cut to this in outcomes and messages (a bridge allows 32)."""
@@ -134,6 +137,33 @@ class HueBridge:
         if len(payload) > MAX_PUT_RESULTS:
             raise BridgeBusy(f"PUT {resource}: {len(payload)} results for {len(body)} attribute(s)")
         return [_attribute_result(item) for item in payload]
+
+    def request(
+        self, method: str, path: str, body: Mapping[str, Any] | None, deadline: Deadline, pace_kind: PaceKind | None
+    ) -> tuple[int, bytes]:
+        """One call to an absolute path (`/clip/v2/resource/light`) with the `hue-application-key` header and
+        a JSON body, through the same transport as v1: one size cap, one deadline, the same pacers (both
+        APIs drive one Zigbee network) and the same bounded retries.
+
+        Retried: connection failures, timeouts, HTTP 429 and 5xx, and a 2xx whose body is not JSON (an
+        overloaded bridge's HTML page). Returned: every other answer, as status and raw body; the caller
+        reads the API's own envelope. Raises TransientBridgeError subclasses when the retries or the
+        budget run out.
+        """
+        pacer = {"light": self._light_pacer, "group": self._group_pacer, None: None}[pace_kind]
+        what = self.redact(f"{method} {path}")
+        headers = {"hue-application-key": self._settings.app_key}
+        json_body = dict(body) if body is not None else None
+
+        def attempt() -> tuple[int, bytes]:
+            answer = self.transport.send(method, path, deadline, headers=headers, json_body=json_body, what=what)
+            if answer.status == 429 or answer.status >= 500:
+                raise BridgeBusy(f"{what}: HTTP {answer.status} from the bridge")
+            if 200 <= answer.status < 300:
+                answer.json()  # an HTML page or a broken body at 2xx is an overloaded bridge: BridgeBusy
+            return answer.status, answer.content
+
+        return self.transport.call(attempt, deadline, pacer)
 
     def _call(
         self, method: str, resource: str, body: dict[str, Any] | None, deadline: Deadline, pacer: Pacer | None

@@ -19,6 +19,8 @@ from urllib.parse import urlsplit
 from huelights.errors import ConfigError
 
 TargetKind = Literal["all", "group", "lights"]
+ApiSetting = Literal["auto", "v2", "v1"]
+API_SETTINGS: tuple[ApiSetting, ...] = ("auto", "v2", "v1")
 HOST_LABEL = re.compile(r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
 # Bridges issue keys of letters, digits and '-'; the rest of the URL-safe set is allowed for other bridges.
 APP_KEY_PATTERN = re.compile(r"[A-Za-z0-9._~-]+")
@@ -62,6 +64,11 @@ class Settings:
     verify_delay_seconds: float = 1.0
     """Pause between a command and reading the lights back: a bulb that just got power applies its
     power-on setting a moment after the command, and the bridge only learns of it then."""
+    api: ApiSetting = "auto"
+    """HUE_API: `auto` speaks CLIP v2 where the bridge serves it (HTTPS only), else v1."""
+    colorloop_saturation: int = 254
+    """Sent with v1 `colorloop`, which cycles the hue at the light's current saturation: without it a
+    bulb last used in white (saturation 0) would loop in white."""
 
 
 def parse_target(raw: str) -> Target:
@@ -151,6 +158,16 @@ def parse_trigger_token(raw: str) -> str | None:
     return token
 
 
+def parse_api(raw: str, bridge_url: str) -> ApiSetting:
+    text = raw.strip().lower() or "auto"
+    for choice in API_SETTINGS:
+        if text == choice:
+            if choice == "v2" and not bridge_url.startswith("https://"):
+                raise ConfigError("HUE_API", "v2 needs an https:// HUE_BRIDGE (CLIP v2 is served over HTTPS only)")
+            return choice
+    raise ConfigError("HUE_API", f"{raw.strip()!r} is not auto, v2 or v1")
+
+
 def load_settings(env: Mapping[str, str], *, require_app_key: bool = True) -> Settings:
     """Build Settings from an environment mapping; raise ConfigError on the first bad variable.
 
@@ -187,6 +204,9 @@ def load_settings(env: Mapping[str, str], *, require_app_key: bool = True) -> Se
     attempts = _number(env, "HUE_MAX_ATTEMPTS", 5, 1, 20)
     if attempts != int(attempts):
         raise ConfigError("HUE_MAX_ATTEMPTS", "must be a whole number")
+    saturation = _number(env, "HUE_COLORLOOP_SAT", 254, 0, 254)
+    if saturation != int(saturation):
+        raise ConfigError("HUE_COLORLOOP_SAT", "must be a whole number (0-254)")
     return Settings(
         bridge_url=bridge_url,
         app_key=app_key,
@@ -203,6 +223,8 @@ def load_settings(env: Mapping[str, str], *, require_app_key: bool = True) -> Se
         max_body_bytes=int(_number(env, "MAX_BODY_BYTES", 65536, 1024, 10 * 1024 * 1024)),
         external_cooldown_seconds=_number(env, "EXTERNAL_COOLDOWN_SECONDS", 10.0, 0.0, 3600.0),
         verify_delay_seconds=_number(env, "HUE_VERIFY_DELAY", 1.0, 0.0, 10.0),
+        api=parse_api(env.get("HUE_API", ""), bridge_url),
+        colorloop_saturation=int(saturation),
     )
 
 

@@ -26,7 +26,7 @@ from cloudevents.conversion import to_binary
 from cloudevents.exceptions import GenericException
 from cloudevents.http import CloudEvent, from_http
 
-from huelights.actions import Action, Outcome, Runner
+from huelights.actions import Action, ActionRunner, Outcome
 from huelights.bridge import Deadline
 from huelights.config import Settings
 from huelights.errors import InvalidRequest
@@ -78,7 +78,7 @@ class Invocation:
 class FunctionService:
     """One function's request handling: the process-wide state behind a functions-framework target."""
 
-    def __init__(self, action: Action, settings: Settings, runner: Runner) -> None:
+    def __init__(self, action: Action, settings: Settings, runner: ActionRunner) -> None:
         self.action = action
         self.settings = settings
         self.runner = runner

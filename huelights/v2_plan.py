@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from huelights.actions import Action, LightOutcome, LightStatus
+from huelights.actions import FULL_SATURATION, Action, LightOutcome, LightStatus, colorloop_action
 from huelights.errors import ResourceNotFound
 from huelights.v2_inventory import V2Target, light_name
 from huelights.v2_resources import PRISM, Light, Resources
@@ -25,7 +25,6 @@ ActionName = Literal["lights_off", "lights_on", "colorloop"]
 Effect = Literal["prism", "colorloop", "none"]
 """The loop a light gets: v2 prism, v1 colorloop, or none (switched on only)."""
 
-FULL_SATURATION = 254
 CONNECTED = "connected"
 
 
@@ -122,19 +121,12 @@ def plan_action(
     saturation: int = FULL_SATURATION,
 ) -> V2Plan:
     """`v1_allowed`: the bridge serves v1 and HUE_API is `auto`; `saturation`: sent with the v1 colorloop."""
-    v1_loop = v1_colorloop(saturation) if v1_allowed else None
+    v1_loop = colorloop_action(saturation) if v1_allowed else None
     steps = tuple(_light_step(action, resources.lights[light_id], resources, v1_loop) for light_id in target.light_ids)
     group_put = None
     if action != "colorloop" and target.grouped_light is not None:
         group_put = V2Put("grouped_light", target.grouped_light, on_body(action == "lights_on"))
     return V2Plan(action, target, group_put, steps)
-
-
-def v1_colorloop(saturation: int = FULL_SATURATION) -> Action:
-    """The v1 loop at a fixed saturation: without `sat` a bulb last used in white loops in white."""
-    return Action(
-        "colorloop", {"on": True, "effect": "colorloop", "sat": saturation}, colour_only=frozenset({"effect", "sat"})
-    )
 
 
 def _light_step(action: ActionName, light: Light, resources: Resources, v1_loop: Action | None) -> LightStep:
@@ -211,6 +203,7 @@ def outcome(step: LightStep, verdict: Verdict | None) -> LightOutcome:
     """The per-light outcome the v1 actions report; the effect the light got leads the detail."""
     if verdict is None or verdict.status is None:
         why = verdict.detail if verdict is not None else "was not read back"
-        return LightOutcome(step.light_id, step.name, "error", f"did not reach the desired state: {why}")
+        return LightOutcome(step.light_id, step.name, "error", f"did not reach the desired state: {why}", step.effect)
     detail = f"effect {step.effect}" if step.effect != "none" and verdict.status == "ok" else ""
-    return LightOutcome(step.light_id, step.name, verdict.status, "; ".join(p for p in (detail, verdict.detail) if p))
+    joined = "; ".join(p for p in (detail, verdict.detail) if p)
+    return LightOutcome(step.light_id, step.name, verdict.status, joined, step.effect)

@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from typing import Any, TextIO
 from urllib.parse import urlsplit
 
-from huelights.actions import ACTIONS, Action, Inventory, find_resource, id_order
+from huelights.actions import ACTIONS, Action, Inventory, action_for, find_resource, id_order
 from huelights.bridge import Deadline, HueBridge
 from huelights.config import Settings, parse_target
 from huelights.errors import (
@@ -281,7 +281,7 @@ def check(bridge: HueBridge, settings: Settings) -> int:
     )
     print()
     print("What each action would do now (dry run: nothing was sent):")
-    for action in ACTIONS.values():
+    for action in (action_for(name, settings) for name in ACTIONS):
         body = json.dumps(dict(action.command))
         if plan.group_id is not None:
             print(f"  {action.name}: PUT groups/{plan.group_id}/action {body}, then read back {len(rows)} light(s)")

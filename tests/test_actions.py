@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 import responses
 
-from huelights.actions import COLORLOOP, LIGHTS_OFF, LIGHTS_ON, Action, Inventory, Runner
+from huelights.actions import COLORLOOP, LIGHTS_OFF, LIGHTS_ON, Action, Inventory, Runner, action_for
 from huelights.bridge import HueBridge
 from tests.support.hue import (
     API,
@@ -42,7 +42,8 @@ def puts() -> list[tuple[str, dict[str, Any]]]:
     ]
 
 
-COLORLOOP_READ = all_lights(on=True, effect="colorloop")
+COLORLOOP_READ = all_lights(on=True, effect="colorloop", sat=254)
+LOOPING = {"on": True, "effect": "colorloop", "sat": 254}
 
 
 @responses.activate
@@ -138,7 +139,7 @@ def test_colorloop_sends_on_and_effect_in_one_body_and_skips_the_white_bulb(cloc
     outcome = run(clock, COLORLOOP, target="lights:1,Hall")
 
     assert outcome.result == "ok", outcome.message
-    assert puts() == [("lights/1/state", {"on": True, "effect": "colorloop"}), ("lights/4/state", {"on": True})]
+    assert puts() == [("lights/1/state", LOOPING), ("lights/4/state", {"on": True})]
     assert {light.id: light.status for light in outcome.lights} == {"1": "ok", "4": "skipped"}
 
 
@@ -161,9 +162,7 @@ def test_colorloop_is_re_sent_to_a_light_that_read_back_wrong(clock: FakeClock) 
     responses.put(f"{API}/groups/0/action", json=success(("/groups/0/action/on", True)))
     responses.get(
         f"{API}/lights",
-        json=lights_with(
-            **{k: {"on": True, "effect": "colorloop"} for k in "13"}, **{"2": {"on": True}, "4": {"on": True}}
-        ),
+        json=lights_with(**{k: LOOPING for k in "13"}, **{"2": {"on": True}, "4": {"on": True}}),
     )
     responses.put(
         f"{API}/lights/2/state", json=success(("/lights/2/state/on", True), ("/lights/2/state/effect", "colorloop"))
@@ -174,8 +173,8 @@ def test_colorloop_is_re_sent_to_a_light_that_read_back_wrong(clock: FakeClock) 
 
     assert outcome.result == "ok", outcome.message
     assert puts() == [
-        ("groups/0/action", {"on": True, "effect": "colorloop"}),
-        ("lights/2/state", {"on": True, "effect": "colorloop"}),
+        ("groups/0/action", LOOPING),
+        ("lights/2/state", LOOPING),
     ]
     assert outcome.bridge_requests == 4
 
@@ -186,9 +185,7 @@ def test_lights_still_wrong_when_the_budget_runs_out_are_reported_as_503(clock: 
     responses.put(f"{API}/lights/2/state", json=success(("/lights/2/state/on", True)))
     responses.get(
         f"{API}/lights",
-        json=lights_with(
-            **{k: {"on": True, "effect": "colorloop"} for k in "13"}, **{"2": {"on": True}, "4": {"on": True}}
-        ),
+        json=lights_with(**{k: LOOPING for k in "13"}, **{"2": {"on": True}, "4": {"on": True}}),
     )
 
     outcome = run(clock, COLORLOOP, budget=5.0)
@@ -246,6 +243,43 @@ def test_waits_never_eat_the_whole_budget(clock: FakeClock) -> None:
 
 @pytest.mark.parametrize("action", [LIGHTS_OFF, LIGHTS_ON, COLORLOOP])
 def test_each_action_judges_its_own_desired_state(action: Action) -> None:
-    colour_on = {"on": True, "effect": "colorloop", "reachable": True}
+    colour_on = {"on": True, "effect": "colorloop", "sat": 254, "reachable": True}
     assert (action.judge(colour_on) == "ok") is (action is not LIGHTS_OFF)
     assert action.judge({"on": False, "effect": "none", "reachable": True}) == ("ok" if action is LIGHTS_OFF else None)
+
+
+@responses.activate
+def test_a_light_looping_in_white_is_re_sent_with_full_saturation(clock: FakeClock) -> None:
+    # v1 colorloop keeps the light's saturation: a bulb last used in white would cycle the hue invisibly.
+    responses.put(f"{API}/groups/0/action", json=success(("/groups/0/action/on", True)))
+    responses.get(
+        f"{API}/lights",
+        json=lights_with(**{k: LOOPING for k in "13"}, **{"2": {**LOOPING, "sat": 0}, "4": {"on": True}}),
+    )
+    responses.put(f"{API}/lights/2/state", json=success(("/lights/2/state/sat", 254)))
+    responses.get(f"{API}/lights", json=COLORLOOP_READ)
+
+    outcome = run(clock, COLORLOOP)
+
+    assert outcome.result == "ok", outcome.message
+    assert puts() == [("groups/0/action", LOOPING), ("lights/2/state", LOOPING)]
+    assert {light.id: light.effect for light in outcome.lights} == {
+        "1": "colorloop",
+        "2": "colorloop",
+        "3": "colorloop",
+        "4": "none",
+    }
+
+
+@responses.activate
+def test_the_colorloop_saturation_comes_from_the_settings(clock: FakeClock) -> None:
+    action = action_for("colorloop", make_settings(colorloop_saturation=180))
+    responses.put(f"{API}/groups/0/action", json=success(("/groups/0/action/on", True)))
+    responses.get(f"{API}/lights", json=all_lights(on=True, effect="colorloop", sat=180))
+
+    outcome = run(clock, action)
+
+    assert outcome.result == "ok", outcome.message
+    assert puts() == [("groups/0/action", {"on": True, "effect": "colorloop", "sat": 180})]
+    assert outcome.as_dict()["api"] == "v1"
+    assert outcome.as_dict()["lights"]["1"]["effect"] == "colorloop"

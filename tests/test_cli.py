@@ -504,7 +504,7 @@ def test_check_reports_and_changes_nothing(sim: RunningBridge, capsys: pytest.Ca
     assert "ok    bridge answers: 'Simulated Hue bridge', id 001788fffe5a1b2c" in out
     assert "ok    application key accepted" in out
     assert "ok    target group:living ROOM: 4 light(s), commands go to group 1" in out
-    assert 'colorloop: PUT groups/1/action {"on": true, "effect": "colorloop"}' in out
+    assert 'colorloop: PUT groups/1/action {"on": true, "effect": "colorloop", "sat": 254}' in out
     dry_run = out.split("dry run")[1].splitlines()
     colorloop = dry_run[dry_run.index(next(line for line in dry_run if "colorloop:" in line)) :]
     assert "Sofa lamp" in colorloop[1] and colorloop[1].endswith("would change")

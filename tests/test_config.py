@@ -81,11 +81,29 @@ def test_defaults() -> None:
         ("HUE_CA_BUNDLE", "/nonexistent/ca.pem"),
         ("HUE_BRIDGE_ID", "not-an-id"),
         ("MAX_BODY_BYTES", "12"),
+        ("HUE_API", "v3"),
+        ("HUE_API", "clip"),
+        ("HUE_COLORLOOP_SAT", "255"),
+        ("HUE_COLORLOOP_SAT", "200.5"),
+        ("HUE_COLORLOOP_SAT", "full"),
     ],
 )
 def test_each_bad_value_names_its_variable(name: str, value: str) -> None:
     with pytest.raises(ConfigError, match=f"^{name}: "):
         load_settings({**BASE, "HUE_BRIDGE": "https://192.168.1.2", name: value})
+
+
+def test_api_and_colorloop_saturation() -> None:
+    https = {**BASE, "HUE_BRIDGE": "https://192.168.1.2"}
+    assert (load_settings(https).api, load_settings(https).colorloop_saturation) == ("auto", 254)
+    assert load_settings({**https, "HUE_API": " V2 "}).api == "v2"
+    assert load_settings({**BASE, "HUE_API": "v1", "HUE_COLORLOOP_SAT": "0"}).colorloop_saturation == 0
+    # The round bridge speaks plain HTTP, and CLIP v2 is HTTPS only: auto stays on v1 there (no error).
+    plain = {**BASE, "HUE_BRIDGE": "http://192.168.1.2"}
+    assert load_settings(plain).api == "auto"
+    with pytest.raises(ConfigError, match=r"^HUE_API: v2 needs an https:// HUE_BRIDGE"):
+        load_settings({**plain, "HUE_API": "v2"})
+    assert load_settings({**BASE, "HUE_API": "v2"}).api == "v2", "a bare address means https"
 
 
 def test_the_budget_must_fit_inside_the_frameworks_request_timeout() -> None:

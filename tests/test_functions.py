@@ -71,7 +71,7 @@ def test_structured_cloudevent_is_accepted(monkeypatch: pytest.MonkeyPatch) -> N
     headers, body = to_structured(event)
     response = client("colorloop", monkeypatch).post("/", headers=headers, data=body)
     assert response.status_code == 200
-    assert bridge_puts() == [("/groups/0/action", {"on": True, "effect": "colorloop"})]
+    assert bridge_puts() == [("/groups/0/action", EXPECTED_COMMAND["colorloop"])]
 
 
 @pytest.mark.parametrize("path", ["/health/liveness", "/health/readiness"])
@@ -214,7 +214,8 @@ def test_one_json_log_line_per_invocation_without_secrets(
     assert record["action"] == "colorloop" and record["trigger"] == "cloudevent-binary"
     assert record["event_id"] == headers["Ce-Id"] and record["event_source"].endswith("/pingsources/colorloop")
     assert record["bridge_requests"] == 2 and record["status"] == 200
-    assert set(record["lights"]["4"]) == {"name", "status", "detail"}
+    assert set(record["lights"]["4"]) == {"name", "status", "effect", "detail"}
+    assert record["api"] == "v1", "an http:// bridge is spoken to over v1 without asking"
     assert isinstance(record["duration_ms"], int)
     assert APP_KEY not in out + err and TOKEN not in out + err
 

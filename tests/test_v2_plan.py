@@ -183,7 +183,9 @@ def test_outcomes_have_the_v1_shape_and_say_which_effect_a_light_got() -> None:
     lights, connectivity = read_back(**{PRISM_OFF: looping(PRISM_OFF)})
     verdicts = evaluate(plan, lights, connectivity)
     by_id = steps(plan)
-    assert outcome(by_id[PRISM_OFF], verdicts[PRISM_OFF]) == LightOutcome(PRISM_OFF, "Device 36", "ok", "effect prism")
+    assert outcome(by_id[PRISM_OFF], verdicts[PRISM_OFF]) == LightOutcome(
+        PRISM_OFF, "Device 36", "ok", "effect prism", effect="prism"
+    )
     assert outcome(by_id[WHITE_AMBIANCE], verdicts[WHITE_AMBIANCE]) == LightOutcome(
         WHITE_AMBIANCE, "Device 17", "skipped", "white light: no colour to loop"
     )

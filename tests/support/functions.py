@@ -18,12 +18,12 @@ FUNCTIONS = {"lights_off": "lights-off", "lights_on": "lights-on", "colorloop": 
 EXPECTED_COMMAND = {
     "lights_off": {"on": False},
     "lights_on": {"on": True},
-    "colorloop": {"on": True, "effect": "colorloop"},
+    "colorloop": {"on": True, "effect": "colorloop", "sat": 254},
 }
 READ_BACK = {
     "lights_off": all_lights(on=False),
     "lights_on": all_lights(on=True),
-    "colorloop": all_lights(on=True, effect="colorloop"),
+    "colorloop": all_lights(on=True, effect="colorloop", sat=254),
 }
 TOKEN = "a-long-random-trigger-token-for-tests"
 FUNC_INVOKE_DATA = b'{"message":"Hello World"}'
