@@ -1,7 +1,7 @@
 """CLIP v1 resources of the simulated bridge: /api, /api/config, /api/<key>/{lights,groups,config,...}.
 
 Called by BridgeState (devstack/bridge/app.py) with the state's lock held, after faults and latency
-were applied. CLIP v2 (/clip/v2/...) routes belong in a routes_v2 module next to this one. Like a real v1
+were applied. CLIP v2 (/clip/v2/...) is routes_v2.py, next to this one, on the same state. Like a real v1
 bridge every answer here is HTTP 200 with a JSON body (errors included), except paths outside /api,
 which the bridge's nginx answers with a 404 page, and rate-limited commands (429 from nginx).
 """

@@ -33,7 +33,7 @@ from devstack.upstream import UnixSocket
 from devstack.web import WsgiServer
 
 HOST = "127.0.0.1"
-# Fixed, documented ports (README "Local stack"); --port-offset moves all of them together.
+# Fixed, documented ports (docs/local-stack.md); --port-offset moves all of them together.
 DEFAULT_PORTS = {
     "bridge": 8000,  # the simulator's plain HTTP (and its admin API /_sim/)
     "bridge-https": 8443,  # the simulator's HTTPS (not in round mode)
