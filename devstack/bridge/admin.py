@@ -5,6 +5,8 @@ On BridgeState; each fault is described in faults.py.
     GET  /_sim/state                         lights (each with `v2_id`, the `effect` running and the `api`
                                              of its last command), groups, counts, active faults
     GET  /_sim/requests                      request log   GET /_sim/counts   request counts
+    GET  /_sim/faults                        {"outage_modes": {...}, "fault_kinds": {...}}: faults.py's lists,
+                                             name -> what it does (the dashboard builds its menus from it)
     POST /_sim/reset                         seeded state, no faults, empty log
     POST /_sim/clear-log                     empty log and counts, state kept
     POST /_sim/latency       {"seconds": 0.5}
@@ -28,6 +30,7 @@ from typing import Any
 
 from werkzeug.wrappers import Request, Response
 
+from devstack.bridge.faults import FAULT_KINDS, OUTAGE_MODES
 from devstack.bridge.state import BridgeState
 from devstack.web import JsonRouter, json_response
 
@@ -76,6 +79,7 @@ def admin_router(bridge: BridgeState) -> JsonRouter:
         "state": bridge.snapshot,
         "requests": lambda: {"requests": bridge.requests()},
         "counts": bridge.counts,
+        "faults": lambda: {"outage_modes": OUTAGE_MODES, "fault_kinds": FAULT_KINDS},
     }
 
     def view(request: Request, name: str) -> Response:
