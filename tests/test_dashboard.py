@@ -325,8 +325,10 @@ def test_the_fault_menus_are_faults_py_lists_and_the_page_has_no_copy(sink: Capt
     bridge = SimulatedBridge()
     client, _ = make_client(bridge, sink.port)
     menu = client.get("/api/sim/faults").json
-    assert menu == {"outage_modes": OUTAGE_MODES, "fault_kinds": FAULT_KINDS}
-    assert "partial" in menu["fault_kinds"]  # the kind the hand-written menu had lost
+    listed = {key: {entry["name"]: entry["does"] for entry in menu[key]} for key in menu}
+    assert listed == {"outage_modes": OUTAGE_MODES, "fault_kinds": FAULT_KINDS}
+    assert [entry["name"] for entry in menu["fault_kinds"]] == list(FAULT_KINDS)  # in faults.py's order
+    assert "partial" in listed["fault_kinds"]  # the kind the hand-written menu had lost
     assert Client(bridge).get("/_sim/faults").json == menu  # the simulator's admin API serves the same lists
     assert client.post("/api/sim/faults", headers=JSON, json={}).status_code == 404  # not a fault control
     for kind in FAULT_KINDS:  # every kind the menu offers is one the simulator accepts

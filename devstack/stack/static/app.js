@@ -250,14 +250,14 @@ async function loadFaultMenus() {
   faultMenus = true;
 }
 
-function fillMenu(select, described) {
-  const options = Object.entries(described).map(([name, what]) => {
+function fillMenu(select, listed) {
+  const options = listed.map(({ name, does }) => {
     const option = el("option", { value: name, text: name });
-    option.title = what;
+    option.title = does;
     return option;
   });
   select.replaceChildren(...options);
-  const explain = () => (select.title = described[select.value] || "");
+  const explain = () => (select.title = select.selectedOptions[0]?.title || "");
   select.addEventListener("change", explain);
   explain();
 }
