@@ -21,6 +21,7 @@ from werkzeug.test import Client
 from devstack.bridge import SimulatedBridge
 from devstack.bridge import colours as light_colours
 from devstack.bridge.colours import GAMUTS, at_brightness, ct_to_rgb, ct_to_xy, hs_to_rgb, light_view, to_hex, xy_to_rgb
+from devstack.bridge.faults import FAULT_KINDS, OUTAGE_MODES
 from devstack.cluster.manifests import http_routes, ping_sources
 from devstack.cluster.pingsource import DemoClock, PingScheduler
 from devstack.stack import dashboard as dash
@@ -137,6 +138,44 @@ def test_a_colorloop_light_gets_frames_around_the_hue_circle_and_a_white_bulb_no
     assert light_view("4", lights["4"])["loop"] is None
 
 
+def test_each_light_shows_its_effect_and_the_api_of_its_last_command() -> None:
+    bridge = SimulatedBridge(app_key="testkey")
+    client = Client(bridge)
+    v2_ids = {lid: light["v2_id"] for lid, light in bridge.snapshot()["lights"].items()}
+
+    def v2_put(light_id: str, body: dict[str, Any]) -> None:
+        url = f"/clip/v2/resource/light/{v2_ids[light_id]}"
+        answer = client.put(url, json=body, headers={"hue-application-key": "testkey"}, base_url="https://127.0.0.1")
+        assert answer.status_code == 200, answer.text
+
+    v2_put("1", {"on": {"on": True}, "effects_v2": {"action": {"effect": "prism"}}})
+    v2_put("2", {"on": {"on": True}, "effects": {"effect": "candle"}})
+    client.put("/api/testkey/lights/3/state", json={"on": True, "effect": "colorloop", "sat": 254})
+    views = {lid: light_view(lid, light) for lid, light in bridge.snapshot()["lights"].items()}
+    shown = {lid: (view["effect"], view["api"]) for lid, view in views.items()}
+    assert shown == {"1": ("prism", "v2"), "2": ("candle", "v2"), "3": ("colorloop", "v1"), "4": ("none", None)}
+    # Prism loops like colorloop, at full saturation whatever the bulb's sat (140 at power-on).
+    state = bridge.light("1")
+    prism = views["1"]["loop"]
+    assert state["sat"] == 140 and prism is not None and views["1"]["summary"] == "prism · bri 254"
+    assert prism[0] == to_hex(at_brightness(hs_to_rgb(state["hue"], 254), state["bri"]))
+    assert len(set(prism)) == light_colours.LOOP_FRAMES
+    assert views["3"]["loop"] is not None and views["3"]["summary"].startswith("colorloop, sat 254")
+    assert views["2"]["loop"] is None  # other v2 effects are named, not drawn
+    # A power cycle ends prism: the light is back in its powerup preset, no effect, no loop.
+    bridge.power_cycle("1")
+    after = light_view("1", bridge.snapshot()["lights"]["1"])
+    assert after["effect"] == "none" and after["loop"] is None
+
+
+def test_a_real_bridge_read_through_v1_shows_its_v1_effect_and_no_api() -> None:
+    light = {"name": "Go", "type": "Extended color light", "state": {"on": True, "bri": 254, "hue": 0, "sat": 254}}
+    for v1_effect in ("prism", "colorloop"):  # an emulator (diyHue) shows v2 prism as "prism" in v1
+        view = light_view("5", {**light, "state": {**light["state"], "effect": v1_effect}})
+        assert view["effect"] == v1_effect and view["api"] is None and view["loop"] is not None
+    assert light_view("5", light)["effect"] == "none"
+
+
 def test_a_real_bridges_colour_gamut_is_used() -> None:
     light = {
         "type": "Color light",
@@ -161,7 +200,8 @@ RECORD = {
     "target": "all",
     "result": "ok",
     "message": "4 light(s) in the desired state",
-    "lights": {"1": {"name": "Sofa lamp", "status": "ok", "detail": ""}},
+    "api": "v2",
+    "lights": {"1": {"name": "Sofa lamp", "status": "ok", "effect": "prism", "detail": ""}},
     "bridge_requests": 2,
     "duration_ms": 31,
     "status": 200,
@@ -256,6 +296,7 @@ def test_fire_and_invocation_records_meet_by_event_id(sink: CaptureServer) -> No
     invocations.feed("colorloop", json.dumps({**RECORD, "event_id": delivery["event_id"]}))
     (row,) = client.get("/api/state").json["invocations"]
     assert row["source"] == "colorloop" and row["manual"] is True and row["status"] == 200
+    assert row["api"] == "v2" and row["lights"]["1"]["effect"] == "prism"  # the functions' API and each effect
     assert row["time"].endswith(("-05:00", "-04:00"))  # shown in the schedules' zone
     assert client.post("/api/fire/nope", headers=JSON, data="{}").status_code == 404
 
@@ -278,6 +319,25 @@ def test_fault_controls_drive_the_simulator(sink: CaptureServer) -> None:
     assert client.post("/api/sim/linkbutton", headers=JSON, json={}).status_code == 404  # not a fault control
     assert client.post("/api/sim/reset", headers=JSON, json={}).status_code == 200
     assert bridge.snapshot()["faults"]["outage"] is None and bridge.light("3")["reachable"] is True
+
+
+def test_the_fault_menus_are_faults_py_lists_and_the_page_has_no_copy(sink: CaptureServer) -> None:
+    bridge = SimulatedBridge()
+    client, _ = make_client(bridge, sink.port)
+    menu = client.get("/api/sim/faults").json
+    listed = {key: {entry["name"]: entry["does"] for entry in menu[key]} for key in menu}
+    assert listed == {"outage_modes": OUTAGE_MODES, "fault_kinds": FAULT_KINDS}
+    assert [entry["name"] for entry in menu["fault_kinds"]] == list(FAULT_KINDS)  # in faults.py's order
+    assert "partial" in listed["fault_kinds"]  # the kind the hand-written menu had lost
+    assert Client(bridge).get("/_sim/faults").json == menu  # the simulator's admin API serves the same lists
+    assert client.post("/api/sim/faults", headers=JSON, json={}).status_code == 404  # not a fault control
+    for kind in FAULT_KINDS:  # every kind the menu offers is one the simulator accepts
+        assert client.post("/api/sim/fail", headers=JSON, json={"kind": kind, "count": 1}).status_code == 200
+    assert bridge.snapshot()["faults"]["pending_failures"] == list(FAULT_KINDS)
+    page = (Path(dash.__file__).with_name("static") / "index.html").read_text()
+    assert "<option" not in page
+    guide = (REPO / "docs" / "local-stack.md").read_text()
+    assert "invalid_json" not in guide and "../devstack/bridge/faults.py" in guide  # linked, not copied
 
 
 def test_posts_from_another_site_are_refused(sink: CaptureServer) -> None:
@@ -321,6 +381,8 @@ def test_real_bridge_mode_only_reads_and_has_no_fault_controls(sink: CaptureServ
         assert [light["rgb"] for light in state["lights"]] == ["#ffcf79", "#ffcf79", "#ffcf79", "#ffcf77"]
         assert client.post("/api/sim/outage", headers=JSON, json={"mode": "503"}).status_code == 404
         assert client.post("/api/sim/reset", headers=JSON, json={}).status_code == 404
+        assert client.get("/api/sim/faults").status_code == 404
+        assert {light["api"] for light in state["lights"]} == {None}  # a real bridge does not say
         bridge.start_outage("503", seconds=30)
         failing = client.get("/api/state").json
         bridge.end_outage()

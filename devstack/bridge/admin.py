@@ -5,6 +5,8 @@ On BridgeState; each fault is described in faults.py.
     GET  /_sim/state                         lights (each with `v2_id`, the `effect` running and the `api`
                                              of its last command), groups, counts, active faults
     GET  /_sim/requests                      request log   GET /_sim/counts   request counts
+    GET  /_sim/faults                        faults.py's lists in its order: {"outage_modes": [{"name": "refuse",
+                                             "does": "..."}, ...], "fault_kinds": [...]} (the dashboard's menus)
     POST /_sim/reset                         seeded state, no faults, empty log
     POST /_sim/clear-log                     empty log and counts, state kept
     POST /_sim/latency       {"seconds": 0.5}
@@ -28,6 +30,7 @@ from typing import Any
 
 from werkzeug.wrappers import Request, Response
 
+from devstack.bridge.faults import FAULT_KINDS, OUTAGE_MODES
 from devstack.bridge.state import BridgeState
 from devstack.web import JsonRouter, json_response
 
@@ -76,6 +79,7 @@ def admin_router(bridge: BridgeState) -> JsonRouter:
         "state": bridge.snapshot,
         "requests": lambda: {"requests": bridge.requests()},
         "counts": bridge.counts,
+        "faults": lambda: {"outage_modes": _listed(OUTAGE_MODES), "fault_kinds": _listed(FAULT_KINDS)},
     }
 
     def view(request: Request, name: str) -> Response:
@@ -115,6 +119,11 @@ def handle_admin(bridge: BridgeState, request: Request, router: JsonRouter | Non
     if answer.status_code == 405:
         return json_response({"error": "use GET or POST"}, 405)
     return answer
+
+
+def _listed(described: dict[str, str]) -> list[dict[str, str]]:
+    # A list, not an object: a browser orders an object's integer-like keys ("429", "503") numerically.
+    return [{"name": name, "does": does} for name, does in described.items()]
 
 
 def _body(request: Request) -> Body:

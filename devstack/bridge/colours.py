@@ -3,8 +3,10 @@
 Colours are computed in Python, not in the browser, so that they are unit-tested: xy with Hue's documented
 conversion (closest point in the bulb's gamut, Wide RGB D65, reverse sRGB gamma), ct through the Planckian
 locus (Kim et al. 2002) and then the same conversion, hue/sat as HSV; brightness scales linear light by
-bri/254 (Hue's Y = brightness). A colorloop light gets a ring of frames around the hue circle at its sat
-and bri, which the page cycles through (the bridge's state does not change while a bulb loops).
+bri/254 (Hue's Y = brightness). A looping light gets a ring of frames around the hue circle, which the page
+cycles through (the bridge's state does not change while a bulb loops): v1 colorloop at the light's own sat
+(a bulb left in white loops in white), v2 prism at full saturation (a firmware effect that ignores the
+light's colour, deconz-rest-plugin#7950), both at the light's bri.
 """
 
 from __future__ import annotations
@@ -29,6 +31,8 @@ GAMUTS: dict[str, Gamut] = {
 FULL_GAMUT: Gamut = ((1.0, 0.0), (0.0, 1.0), (0.0, 0.0))
 WHITE_BULB_MIRED = 370  # Hue White (dimmable only) bulbs are 2700 K
 OFF = "#000000"
+LOOP_EFFECTS = ("colorloop", "prism")  # v1's colour loop and its v2 successor; other v2 effects are not drawn
+FULL_SAT = 254
 
 
 def _cross(a: Point, b: Point) -> float:
@@ -168,18 +172,27 @@ def full_colour(light: Mapping[str, Any]) -> tuple[RGB, str]:
     return ct_to_rgb(WHITE_BULB_MIRED), "white bulb" if kind == "white" else "on/off"
 
 
+def running_effect(light: Mapping[str, Any]) -> str:
+    """The effect the light is in: the simulator's snapshot names it (`prism`, `colorloop`, `candle`, ...);
+    a real bridge read through v1 has only `state.effect`. "none" when there is none."""
+    effect = light.get("effect") or (light.get("state") or {}).get("effect") or "none"
+    return "none" if effect == "no_effect" else str(effect)
+
+
 def light_view(light_id: str, light: Mapping[str, Any]) -> JsonDict:
     state = light.get("state") or {}
     on = bool(state.get("on"))
     bri = state.get("bri", 254)
     colour, described = full_colour(light)
-    looping = on and state.get("effect") == "colorloop" and light_kind(light) == "color"
+    effect = running_effect(light)
+    looping = on and effect in LOOP_EFFECTS and light_kind(light) == "color"
     loop = None
     if looping:
-        # A looping bulb walks the hue circle at its own sat and bri, starting where it is.
-        start, sat = state.get("hue", 0), state.get("sat", 254)
+        # A looping bulb walks the hue circle starting where it is (module docstring for the saturation).
+        start = state.get("hue", 0)
+        sat = FULL_SAT if effect == "prism" else state.get("sat", FULL_SAT)
         loop = [to_hex(at_brightness(hs_to_rgb(start + i * 65536 / LOOP_FRAMES, sat), bri)) for i in range(LOOP_FRAMES)]
-        described = f"colorloop, sat {sat}"
+        described = "prism" if effect == "prism" else f"colorloop, sat {sat}"
     if "bri" in state:
         described += f" · bri {bri}"
     return {
@@ -190,7 +203,10 @@ def light_view(light_id: str, light: Mapping[str, Any]) -> JsonDict:
         "on": on,
         "reachable": state.get("reachable", True) is not False,
         "bri": bri,
-        "effect": state.get("effect"),
+        "effect": effect,
+        # The API ("v1" / "v2") of the last command that reached the bulb: the simulator knows it, a real
+        # bridge does not say (None).
+        "api": light.get("api"),
         "colormode": state.get("colormode"),
         "rgb": to_hex(at_brightness(colour, bri)) if on else OFF,
         "loop": loop,

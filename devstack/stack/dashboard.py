@@ -6,9 +6,11 @@ Mounted on the control server (devstack/stack/control.py, 127.0.0.1:8090 by defa
     GET  /api/state             lights with their colours, schedules, invocations, deliveries, bridge faults
     POST /api/fire/<source>     fire a PingSource now, as POST /fire/<source> does
     POST /api/external          {"token": true|false}: POST the HTTPRoute's path through the local gateway
+    GET  /api/sim/faults        the outage modes and fault kinds of devstack/bridge/faults.py (the simulator's
+                                GET /_sim/faults), from which the page builds its fault menus
     POST /api/sim/<action>      fault controls of the simulated bridge, passed to its /_sim/ admin API:
                                 outage, latency, fail, reset, lights/<id>/power-cycle, lights/<id>/reachable
-                                (404 with a real bridge: the dashboard only reads a real bridge, GET only)
+                                (both 404 with a real bridge: the dashboard only reads a real bridge, GET only)
 
 The control server answers only its own page (devstack/web.py refuse_foreign_page): Host 127.0.0.1,
 localhost or [::1], no Origin but the dashboard's own, and these POSTs only as `application/json`, which
@@ -66,6 +68,7 @@ INVOCATION_FIELDS = (
     "event_source",
     "event_type",
     "target",
+    "api",
     "lights",
     "bridge_requests",
     "duration_ms",
@@ -267,6 +270,7 @@ class Dashboard:
         router.add("/api/state", ("GET",), lambda request: _json(self.state()))
         router.add("/api/fire/<source>", ("POST",), lambda request, source: fire(self.scheduler, source))
         router.add("/api/external", ("POST",), self._external)
+        router.add("/api/sim/faults", ("GET",), self._fault_menu)
         router.add("/api/sim/<path:action>", ("POST",), self._sim)
 
     def _external(self, request: Request) -> Response:
@@ -274,6 +278,12 @@ class Dashboard:
             return _json({"error": "no HTTPRoute with a POST rule in the manifests"}, 404)
         body = _body(request)
         return _json(self.external.send(with_token=bool(body.get("token"))))
+
+    def _fault_menu(self, request: Request) -> Response:
+        if self.simulated is None:
+            return _json({"error": "fault controls exist only for the simulated bridge"}, 404)
+        environ = {**request.environ, "PATH_INFO": "/_sim/faults"}
+        return handle_admin(self.simulated, Request(environ))
 
     def _sim(self, request: Request, action: str) -> Response:
         if self.simulated is None:

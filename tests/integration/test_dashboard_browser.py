@@ -1,11 +1,12 @@
 """The dashboard in a real browser: Debian's chromium, driven by Playwright's Python package, against the
 whole local stack started as processes (python -m devstack) on an offset block of ports on 127.0.0.1.
 
-Open the page, fire the 22:30 schedule and see every swatch go dark; fire 05:35 and see the colour
-swatches cycle (the white bulb stays white); power-cycle a bulb from the page and watch the next 05:35
-bring it back; press the external trigger with and without the token and see 200 and 401.
-Screenshots go to test-artifacts/ (git-ignored); with UPDATE_SCREENSHOT=1 the last one also replaces
-docs/dashboard.png, the picture in docs/local-stack.md.
+Open the page, check that its fault menus are faults.py's lists, fire the 22:30 schedule and see every swatch
+go dark; fire 05:35 and see the colour swatches cycle (the white bulb stays white), each light with the effect
+it got and the API that set it (prism via v2 on lights 1-2, colorloop via v1 on the Bloom); power-cycle a bulb
+from the page and watch the next 05:35 bring it back; press the external trigger with and without the token
+and see 200 and 401. Screenshots go to test-artifacts/ (git-ignored); with UPDATE_SCREENSHOT=1 the last one
+also replaces docs/dashboard.png, the picture in docs/local-stack.md.
 
 What it needs is installed from the package registries when missing: chromium with apt-get (as root;
 otherwise the test is skipped, saying why) and the pinned `playwright` from pyproject.toml with pip.
@@ -24,6 +25,7 @@ from typing import Any
 
 import pytest
 
+from devstack.bridge.faults import FAULT_KINDS, OUTAGE_MODES
 from tests.support.browser import ARTIFACTS, open_page
 from tests.support.local_stack import Stack, run_stack
 from tests.support.servers import (
@@ -93,6 +95,22 @@ def looping_ids(page: Any) -> list[str]:
     return ids
 
 
+def badges(page: Any) -> dict[str, tuple[str | None, str | None]]:
+    """Light id -> (effect badge, API badge) as the page shows them."""
+    shown: list[list[Any]] = page.eval_on_selector_all(
+        ".light",
+        """cards => cards.map(c => [c.dataset.lightId,
+            c.querySelector('.badge.effect')?.textContent ?? null,
+            c.querySelector('.badge.api')?.textContent ?? null])""",
+    )
+    return {light_id: (effect, api) for light_id, effect, api in shown}
+
+
+def menu(page: Any, select: str) -> list[str]:
+    values: list[str] = page.eval_on_selector_all(f"{select} option", "options => options.map(o => o.value)")
+    return values
+
+
 def screenshot(page: Any, name: str) -> Path:
     ARTIFACTS.mkdir(exist_ok=True)
     path = ARTIFACTS / name
@@ -141,6 +159,10 @@ def walk_through_a_morning(page: Any) -> None:
     schedules = page.inner_text("#schedules")
     assert "30 22 * * *" in schedules and "35 5 * * *" in schedules and "America/Toronto" in schedules
     assert all(max(colour) > 200 for colour in swatches(page))  # the seed: every bulb on, warm white
+    # The fault menus are devstack/bridge/faults.py's lists, in its order; the page carries no copy.
+    page.wait_for_function("() => document.querySelectorAll('#fail-kind option').length > 0")
+    assert menu(page, "#fail-kind") == list(FAULT_KINDS) and menu(page, "#outage-mode") == list(OUTAGE_MODES)
+    assert page.get_attribute("#fail-kind option[value='partial']", "title") == FAULT_KINDS["partial"]
 
     # 22:30: every swatch goes dark.
     assert fire(page, "lights-off").startswith("lights-off: HTTP 200")
@@ -164,6 +186,17 @@ def walk_through_a_morning(page: Any) -> None:
         assert all(max(colour) > 100 for colour in seen)
     assert {sample[3] for sample in samples} == {rgb("rgb(255, 207, 119)")}  # 2700 K, steady
     page.wait_for_selector("#invocations tbody tr:has-text('Hallway bulb: skipped')")
+    # Each light says which effect it is in and which API set it: prism through v2 where the light offers it,
+    # v1 colorloop on the Bloom (no v2 effects); the white bulb has no effect.
+    assert badges(page) == {
+        "1": ("prism", "via v2"),
+        "2": ("prism", "via v2"),
+        "3": ("colorloop", "via v1"),
+        "4": (None, "via v2"),
+    }
+    colorloop_row = "#invocations tbody tr:has-text('colorloop'):has-text('PingSource colorloop')"
+    row = page.inner_text(colorloop_row)
+    assert "CLIP v2" in row and "Sofa lamp: ok · prism" in row and "Bloom: ok · colorloop" in row
 
     # A wall switch cycles bulb 2: it comes back warm white, no loop; the next 05:35 brings it back.
     page.click(".light[data-light-id='2'] button:has-text('power-cycle')")

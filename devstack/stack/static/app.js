@@ -1,5 +1,6 @@
 // huelights dashboard: polls /api/state once a second and renders it. Colours come from the server
-// (devstack/stack/dashboard.py); this file only places them, and walks colorloop lights through their frames.
+// (devstack/stack/dashboard.py); this file only places them, and walks looping lights (prism, colorloop)
+// through their frames. The fault menus come from the simulator (devstack/bridge/faults.py), never from here.
 "use strict";
 
 const POLL_MS = 1000;
@@ -71,7 +72,7 @@ function lightCard(light) {
   const badges = el("div", { class: "badges" });
   const actions = el("div", { class: "light-actions" });
   const cycle = el("button", { type: "button", class: "small secondary", text: "power-cycle" });
-  cycle.title = "wall switch off and on: back in its power-on state, colorloop lost; like a slow-booting bulb it also undoes the next command once";
+  cycle.title = "wall switch off and on: back in its powerup preset, prism or colorloop lost; like a slow-booting bulb it also undoes the next command once";
   cycle.addEventListener("click", () => simAction(`lights/${light.id}/power-cycle`, { delayed_revert: true }));
   const reach = el("button", { type: "button", class: "small secondary" });
   reach.addEventListener("click", () =>
@@ -103,7 +104,16 @@ function renderLights(lights) {
     view.swatch.dataset.rgb = light.rgb;
     view.badges.replaceChildren();
     if (!light.on) view.badges.append(el("span", { class: "badge dim", text: "off" }));
-    if (light.loop) view.badges.append(el("span", { class: "badge loop", text: "colorloop" }));
+    if (light.effect && light.effect !== "none") {
+      const effect = el("span", { class: `badge effect${light.loop ? " loop" : ""}`, text: light.effect });
+      effect.title = light.effect === "prism" ? "v2 effect prism (the successor of colorloop)" : `effect ${light.effect}`;
+      view.badges.append(effect);
+    }
+    if (light.api) {
+      const api = el("span", { class: `badge api ${light.api}`, text: `via ${light.api}` });
+      api.title = `its last command came through CLIP ${light.api}`;
+      view.badges.append(api);
+    }
     if (light.kind === "white") view.badges.append(el("span", { class: "badge", text: "white bulb" }));
     if (light.kind === "ambiance") view.badges.append(el("span", { class: "badge", text: "white ambiance" }));
     if (!light.reachable) view.badges.append(el("span", { class: "badge bad", text: "unreachable" }));
@@ -126,7 +136,8 @@ function renderLights(lights) {
       cards.delete(id);
       loops.delete(id);
     }
-  }  animateLoops(); // a light that just started looping shows its loop colour now, not at the next tick
+  }
+  animateLoops(); // a light that just started looping shows its loop colour now, not at the next tick
 }
 
 function paint(view, rgb, on) {
@@ -228,6 +239,29 @@ async function simAction(action, body = {}) {
   }
 }
 
+let faultMenus = false; // built once from the simulator's lists
+
+async function loadFaultMenus() {
+  const response = await fetch("/api/sim/faults", { cache: "no-store" });
+  if (!response.ok) throw new Error(`fault list: HTTP ${response.status}`);
+  const lists = await response.json();
+  fillMenu($("#outage-mode"), lists.outage_modes);
+  fillMenu($("#fail-kind"), lists.fault_kinds);
+  faultMenus = true;
+}
+
+function fillMenu(select, listed) {
+  const options = listed.map(({ name, does }) => {
+    const option = el("option", { value: name, text: name });
+    option.title = does;
+    return option;
+  });
+  select.replaceChildren(...options);
+  const explain = () => (select.title = select.selectedOptions[0]?.title || "");
+  select.addEventListener("change", explain);
+  explain();
+}
+
 function renderFaults(bridge) {
   const faults = bridge.faults || {};
   const counts = bridge.counts || {};
@@ -260,7 +294,8 @@ function renderInvocations(records) {
   const rows = records.map((record) => {
     const chips = el("div", { class: "outcomes" }); // a flex box inside the cell: the cell stays a table cell
     for (const [id, outcome] of Object.entries(record.lights || {})) {
-      const chip = el("span", { class: `chip ${outcome.status}`, text: `${outcome.name || id}: ${outcome.status}` });
+      const effect = outcome.effect && outcome.effect !== "none" ? ` · ${outcome.effect}` : "";
+      const chip = el("span", { class: `chip ${outcome.status}`, text: `${outcome.name || id}: ${outcome.status}${effect}` });
       if (outcome.detail) chip.title = outcome.detail;
       chips.append(chip);
     }
@@ -276,7 +311,9 @@ function renderInvocations(records) {
     if (record.bridge_requests !== undefined) {
       took.append(el("span", { class: "sub", text: `${record.bridge_requests} bridge req.` }));
     }
-    return el("tr", {}, time, el("td", { text: record.action }), el("td", { text: triggerText(record) }), eventId, lights, took, status);
+    const action = el("td", { text: record.action });
+    if (record.api) action.append(el("span", { class: "sub", text: `CLIP ${record.api}` }));
+    return el("tr", {}, time, action, el("td", { text: triggerText(record) }), eventId, lights, took, status);
   });
   if (!rows.length) {
     rows.push(el("tr", {}, el("td", { colspan: "7", class: "note", text: "none yet: fire a schedule or send the external trigger" })));
@@ -293,7 +330,7 @@ async function poll() {
   try {
     const response = await fetch("/api/state", { cache: "no-store" });
     if (!response.ok) throw new Error(`HTTP ${response.status}`);
-    render(await response.json());
+    await render(await response.json());
     $("#conn").className = "conn live";
     $("#conn").textContent = "live";
   } catch (error) {
@@ -304,7 +341,7 @@ async function poll() {
   }
 }
 
-function render(state) {
+async function render(state) {
   const bridge = state.bridge;
   simulated = bridge.mode === "simulated";
   $("#mode").textContent = simulated ? "simulated bridge" : bridge.mode === "real" ? `real bridge ${bridge.url} · read-only` : "no bridge";
@@ -319,6 +356,7 @@ function render(state) {
   renderSchedules(state.schedules);
   if (state.external) $("#external-target").textContent = `${state.external.path} (Host: ${state.external.host})`;
   if (simulated) renderFaults(bridge);
+  if (simulated && !faultMenus) await loadFaultMenus(); // a failure shows as "stack not answering", retried next poll
   renderInvocations(state.invocations);
 }
 
