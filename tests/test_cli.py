@@ -960,7 +960,7 @@ def test_check_on_v2_warns_when_no_light_of_the_target_can_loop(
     [
         ("unknown group", "HUE_TARGET: no group (room or zone) with id or name 'Kitchen' (the bridge has: 1 'Living"),
         ("unknown light", "HUE_TARGET: no light with id or name 'Lava lamp'"),
-        ("wrong key", "HUE_APP_KEY"),
+        ("wrong key", "HTTP 403: unauthorized user (the application key HUE_APP_KEY was rejected"),
     ],
 )
 def test_check_problems_on_v2_exit_1_with_one_line(
@@ -987,3 +987,27 @@ def test_check_with_hue_api_v1_over_https_checks_through_v1(v2sim: V2Sim, capsys
     assert "ok    speaking CLIP v1: HUE_API=v1" in out
     assert 'colorloop: PUT groups/0/action {"on": true, "effect": "colorloop", "sat": 254}' in out
     assert not [path for path in v2sim.paths() if path.startswith("/clip/")]
+
+
+@pytest.mark.parametrize(
+    ("fault", "message"),
+    [
+        ("wrong key", "HTTP 403: unauthorized user (the application key HUE_APP_KEY was rejected"),
+        ("busy", "HTTP 503 from the bridge (gave up after 2 attempts)"),
+    ],
+)
+@pytest.mark.parametrize("command", ["lights", "groups"])
+def test_listing_errors_on_v2_are_one_line_without_the_key(
+    v2sim: V2Sim, capsys: pytest.CaptureFixture[str], command: str, fault: str, message: str
+) -> None:
+    env = dict(v2sim.env)
+    if fault == "wrong key":
+        env["HUE_APP_KEY"] = WRONG_KEY
+    else:
+        v2sim.bridge.fail_next(2, "503")
+    status, out, err = run(capsys, [command], env)
+    assert status == 1
+    assert out == ""
+    line = one_error_line(err)
+    assert message in line
+    assert env["HUE_APP_KEY"] not in line
