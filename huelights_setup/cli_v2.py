@@ -47,11 +47,12 @@ def read_resources(bridge: HueBridge, deadline: Deadline) -> Resources:
 # ----- HUE_TARGET values ------------------------------------------------------------------------------
 
 
-def _resolves_to(text: str, kind: str, wanted: V2Target, resources: Resources) -> bool:
-    """Whether HUE_TARGET=`text` parses as written and the functions' resolution gives `wanted`."""
+def _resolves_to(text: str, written: str, wanted: V2Target, resources: Resources) -> bool:
+    """Whether HUE_TARGET=`text` parses back to the id or name `written` (a comma splits it, blanks are
+    stripped) and the functions' own resolution then gives `wanted`."""
     try:
         target = parse_target(text)
-        as_written = target.lights == (kind,) if target.kind == "lights" else target.group == kind
+        as_written = target.lights == (written,) if target.kind == "lights" else target.group == written
         return as_written and resolve_target(target, resources) == wanted
     except (ConfigError, TargetNotFound):
         return False  # not writable in HUE_TARGET, or a name shared by two: another form works
