@@ -39,6 +39,8 @@ class ApiChoice:
         self._bridge = bridge
         self._lock = threading.Lock()
         self.chosen: ApiName | None = None
+        self.reason = ""
+        """Why `chosen` was chosen (what the log line says), for the setup tool's check."""
 
     def resolve(self, deadline: Deadline) -> ApiName:
         """The API to speak; raises BridgeError when `auto` cannot find out (transient: ask again next time)."""
@@ -46,7 +48,7 @@ class ApiChoice:
             if self.chosen is None:
                 api, reason = self._decide(deadline)
                 log.info("speaking CLIP %s: %s", api, reason)
-                self.chosen = api
+                self.chosen, self.reason = api, reason
             return self.chosen
 
     def _decide(self, deadline: Deadline) -> tuple[ApiName, str]:

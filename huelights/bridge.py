@@ -119,8 +119,12 @@ class HueBridge:
         return payload
 
     def create_app_key(self, device_type: str, deadline: Deadline) -> str:
-        """POST /api: a new application key, or LinkButtonNotPressed (error 101) until the button is pressed."""
-        payload = self._call("POST", "/api", {"devicetype": device_type}, deadline, pacer=None)
+        """POST /api: a new application key, or LinkButtonNotPressed (error 101) until the button is pressed.
+
+        The registration Signify documents for CLIP v2 clients (v2 has none of its own) asks for a client key
+        too; that key is for Entertainment streaming only, so it is dropped here, never shown or kept."""
+        body = {"devicetype": device_type, "generateclientkey": True}
+        payload = self._call("POST", "/api", body, deadline, pacer=None)
         for item in payload if isinstance(payload, list) else []:
             success = item.get("success") if isinstance(item, dict) else None
             username = success.get("username") if isinstance(success, dict) else None

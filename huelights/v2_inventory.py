@@ -57,7 +57,7 @@ def find_group(id_or_name: str, resources: Resources) -> Group:
         raise TargetNotFound(f"HUE_TARGET: {len(named)} rooms/zones are named {id_or_name!r}; use the id")
     known = ", ".join(f"{group.v1_id or group.id} {group.name!r}" for group in _by_v1(groups))
     raise TargetNotFound(
-        f"HUE_TARGET: no room or zone with id or name {id_or_name!r} (the bridge has: {known or 'none'})"
+        f"HUE_TARGET: no group (room or zone) with id or name {id_or_name!r} (the bridge has: {known or 'none'})"
     )
 
 

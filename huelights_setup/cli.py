@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping, Sequence
 from huelights.bridge import Deadline, HueBridge
 from huelights.config import Settings, load_settings, parse_app_key, parse_trigger_token
 from huelights.errors import BridgeError, BridgeUnreachable, ConfigError, TargetNotFound, Unauthorized
-from huelights_setup import cli_bridge, cli_kube
+from huelights_setup import cli_bridge, cli_kube, cli_v2
 from huelights_setup.cli_bridge import PROG
 
 # Flag -> the environment variable it overrides.
@@ -29,10 +29,12 @@ OVERRIDES = {
     "ca_bundle": "HUE_CA_BUNDLE",
     "bridge_id": "HUE_BRIDGE_ID",
     "token": "TRIGGER_TOKEN",
+    "api": "HUE_API",
 }
 # What talking to the bridge needs; `lights` and `groups` ignore the rest so that a HUE_TARGET that does
 # not resolve yet (the reason to run them) cannot stop them.
 CONNECTION_VARS = (
+    "HUE_API",
     "HUE_BRIDGE",
     "HUE_APP_KEY",
     "HUE_CA_BUNDLE",
@@ -102,6 +104,13 @@ def build_parser() -> argparse.ArgumentParser:
     bridge.add_argument("--bridge-id", metavar="ID", help="pin the bridge id, the certificate's CN ($HUE_BRIDGE_ID)")
     key = argparse.ArgumentParser(add_help=False)
     key.add_argument("--key", metavar="KEY", help="application key (default: $HUE_APP_KEY; prefer the variable)")
+    api = argparse.ArgumentParser(add_help=False)
+    api.add_argument(
+        "--api",
+        choices=("auto", "v2", "v1"),
+        help="which API to list and check through, as HUE_API for the functions (default: $HUE_API, else auto: "
+        "CLIP v2 where an https bridge serves it)",
+    )
     as_json = argparse.ArgumentParser(add_help=False)
     as_json.add_argument("--json", action="store_true", help="print JSON for scripts instead of a table")
 
@@ -123,14 +132,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     commands.add_parser(
         "lights",
-        parents=[bridge, key, as_json],
+        parents=[bridge, key, api, as_json],
         help="list the lights and the HUE_TARGET for each",
-        description="Lists every light: id, name, type, whether it can show colour (and so colorloop), "
-        "reachable, on, effect, and the HUE_TARGET value that selects it.",
+        description="Lists every light: id, name, whether it can show colour, reachable, on, effect, and the "
+        "HUE_TARGET value that selects it; on CLIP v2 also the loop colorloop gives it (prism, v1 colorloop or "
+        "none), and with --json every HUE_TARGET form it answers to (name, v1 id, v2 id) and its powerup preset.",
     )
     commands.add_parser(
         "groups",
-        parents=[bridge, key, as_json],
+        parents=[bridge, key, api, as_json],
         help="list the rooms and zones and the HUE_TARGET for each",
         description="Lists the bridge's groups (rooms, zones, ...) with their member lights and the "
         "HUE_TARGET value that selects each; the first row is every light (HUE_TARGET=all).",
@@ -174,11 +184,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     check = commands.add_parser(
         "check",
-        parents=[bridge, key],
+        parents=[bridge, key, api],
         help="check the settings against the bridge and show what each action would do (changes nothing)",
         description="Validates the environment as a function would read it, then checks that the bridge "
-        "answers, accepts the key and has the target, and shows which lights can do colorloop and what each "
-        "action would send. Only reads from the bridge. Exit status 1 if anything would fail.",
+        "answers, which API the functions will speak, that it accepts the key and has the target, and shows "
+        "the loop each light gets (prism, colorloop or none), its reachability and powerup preset, and what "
+        "each action would send. Only reads from the bridge. Exit status 1 if anything would fail.",
     )
     check.add_argument("--target", help="all, group:<id or name>, lights:<id or name>,... (default: $HUE_TARGET)")
     return parser
@@ -208,9 +219,18 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
             return cli_bridge.pair(args, bridge, settings)
         settings = settings_for(args, environment, full=args.command == "check")
         bridge = HueBridge(settings)
+        deadline = Deadline(settings.budget_seconds)
         if args.command == "check":
-            return cli_bridge.check(bridge, settings)
-        return cli_bridge.listing(args.command, bridge, settings, as_json=args.json)
+            cli_bridge.check_bridge(bridge, settings, deadline)
+            api, why = cli_v2.api_in_use(bridge, settings, deadline)
+            print(f"  ok    speaking CLIP {api}: {why}")
+            if api == "v2":
+                return cli_v2.check(bridge, settings, deadline)
+            return cli_bridge.check_v1(bridge, settings, deadline)
+        api, _ = cli_v2.api_in_use(bridge, settings, deadline)
+        if api == "v2":
+            return cli_v2.listing(args.command, bridge, settings, deadline, as_json=args.json)
+        return cli_bridge.listing(args.command, bridge, deadline, as_json=args.json)
     except ConfigError as error:
         return fail(f"configuration error: {error}{_config_hint(error, args)}", status=2)
     except BridgeError as error:

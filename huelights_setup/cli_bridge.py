@@ -1,4 +1,5 @@
-"""The commands that talk to the bridge: `pair`, `lights`, `groups` and `check` (which only reads).
+"""The commands that talk to the bridge: `pair`, `lights`, `groups` and `check` (which only reads), on v1
+(cli_v2 lists and checks a bridge the functions would talk to over CLIP v2).
 
 They use the functions' own client (HueBridge: timeouts, retries, TLS by CA bundle and bridge id) and
 target resolution (Inventory), so what they report is what a function would meet. Fatal problems are
@@ -189,8 +190,7 @@ def table(headers: list[str], rows: list[list[Any]]) -> str:
     )
 
 
-def listing(command: str, bridge: HueBridge, settings: Settings, *, as_json: bool) -> int:
-    deadline = Deadline(settings.budget_seconds)
+def listing(command: str, bridge: HueBridge, deadline: Deadline, *, as_json: bool) -> int:
     lights = _resources(bridge.get("lights", deadline), "lights")
     if command == "lights":
         rows = light_rows(lights)
@@ -237,8 +237,8 @@ def dry_run_status(action: Action, state: Mapping[str, Any]) -> str:
     return "already so" if action.judge(state) is not None else "would change"
 
 
-def check(bridge: HueBridge, settings: Settings) -> int:
-    deadline = Deadline(settings.budget_seconds)
+def check_bridge(bridge: HueBridge, settings: Settings, deadline: Deadline) -> None:
+    """The part of `check` both APIs share: the settings, the transport, and which bridge answers."""
     print(f"Checking HUE_BRIDGE={settings.bridge_url} HUE_TARGET={settings.target} (read-only)")
     print("  ok    settings are valid")
     print(f"  note  {_transport_note(settings)}")
@@ -251,6 +251,10 @@ def check(bridge: HueBridge, settings: Settings) -> int:
     print(f"  ok    bridge answers: {info.get('name', '?')!r}, id {bridge_id}, model {info.get('modelid', '?')}")
     if settings.bridge_url.startswith("https://") and not settings.bridge_id:
         print(f"  note  pin this bridge: HUE_BRIDGE_ID={bridge_id} (`{PROG} config` writes it into the ConfigMap)")
+
+
+def check_v1(bridge: HueBridge, settings: Settings, deadline: Deadline) -> int:
+    """The rest of `check` on a bridge the functions talk to over v1."""
     lights = _resources(bridge.get("lights", deadline), "lights")
     print(f"  ok    application key accepted; the bridge has {len(lights)} light(s)")
     inventory = Inventory()

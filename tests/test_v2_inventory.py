@@ -76,7 +76,7 @@ def test_an_unknown_group_is_permanent_and_lists_what_the_bridge_has(resources: 
         resolve("group:Kitchen", resources)
     message = str(caught.value)
     assert not caught.value.transient
-    assert message.startswith("HUE_TARGET: no room or zone with id or name 'Kitchen'")
+    assert message.startswith("HUE_TARGET: no group (room or zone) with id or name 'Kitchen'")
     assert "104 'Room 9'" in message and "105 'Zone 8'" in message
 
 
