@@ -37,6 +37,7 @@ INVENTORY_TTL_SECONDS = 300.0
 MAX_LISTED_LIGHTS = 100
 MAX_NAME_CHARS = 64
 MAX_MESSAGE_CHARS = 1000
+NO_EFFECT_DETAIL = "no `effect` in its v1 state: the bridge offers no colorloop for it"
 
 
 @dataclass(frozen=True)
@@ -409,6 +410,8 @@ class _V1Run(ActionRun):
                 raise ResourceNotFound(f"light {light_id} of HUE_TARGET no longer exists on the bridge")
             state = info.get("state", {})
             self.statuses[light_id] = self.action.judge(state)
+            if self.statuses[light_id] == "skipped":
+                self.details[light_id] = NO_EFFECT_DETAIL
             if "effect" in self.action.command and "effect" in state:
                 self.effects[light_id] = str(self.action.command["effect"])
 

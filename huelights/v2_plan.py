@@ -26,6 +26,7 @@ Effect = Literal["prism", "colorloop", "none"]
 """The loop a light gets: v2 prism, v1 colorloop, or none (switched on only)."""
 
 CONNECTED = "connected"
+V1_LOOP_UNCONFIRMED = "v1 colorloop sent but not confirmed: the light's v1 state has no `effect`"
 
 
 @dataclass(frozen=True)
@@ -178,6 +179,10 @@ def evaluate_v1(plan: V2Plan, v1_lights: Mapping[str, Any]) -> dict[str, Verdict
         state = state if isinstance(state, Mapping) else {}
         status = step.v1.judge(state)
         detail = "" if status is not None else f"v1 state reads {_v1_loop_view(state)}"
+        if status == "skipped":
+            # The v1 view shows no `effect` for a light v2 calls colour (a real bridge shows it on colour
+            # lights; the diyHue emulator never does): the loop cannot be confirmed, so none is claimed.
+            detail = V1_LOOP_UNCONFIRMED
         verdicts[step.light_id] = Verdict(step.light_id, status, str(state.get("effect", "")), detail)
     return verdicts
 
@@ -206,4 +211,6 @@ def outcome(step: LightStep, verdict: Verdict | None) -> LightOutcome:
         return LightOutcome(step.light_id, step.name, "error", f"did not reach the desired state: {why}", step.effect)
     detail = f"effect {step.effect}" if step.effect != "none" and verdict.status == "ok" else ""
     joined = "; ".join(p for p in (detail, verdict.detail) if p)
-    return LightOutcome(step.light_id, step.name, verdict.status, joined, step.effect)
+    # A skipped light has no loop, whatever was sent to it (a v1 colorloop the read-back cannot confirm).
+    effect: Effect = "none" if verdict.status == "skipped" else step.effect
+    return LightOutcome(step.light_id, step.name, verdict.status, joined, effect)

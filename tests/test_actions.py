@@ -154,6 +154,7 @@ def test_white_bulb_in_a_colorloop_group_counts_as_skipped_not_failed(clock: Fak
 
     assert outcome.result == "ok"
     assert outcome.lights[3].status == "skipped"
+    assert "no `effect`" in outcome.lights[3].detail, "a skipped light says why"
 
 
 @responses.activate

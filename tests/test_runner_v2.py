@@ -189,6 +189,36 @@ def test_under_hue_api_v2_a_colour_light_without_prism_is_switched_on_and_skippe
     assert "skipped, no loop to give: Device 6" in outcome.message
 
 
+# Recorded from the diyHue emulator (v1 `GET /lights/1` after `PUT {"on":true,"effect":"colorloop","sat":254}`,
+# its answer `success` for all three): an Extended color light whose state never shows `effect`.
+DIYHUE_STATE_AFTER_COLORLOOP = {
+    "on": True, "bri": 200, "ct": 461, "colormode": "hs", "xy": [0.0, 0.0], "hue": 0, "sat": 254,
+    "alert": "none", "mode": "homeautomation", "reachable": True,
+}  # fmt: skip
+DIYHUE_COLORLOOP_ANSWER = success(
+    ("/lights/120/state/on", True), ("/lights/120/state/effect", "colorloop"), ("/lights/120/state/sat", 254)
+)
+
+
+@responses.activate
+def test_a_v1_loop_the_v1_state_cannot_show_is_skipped_with_the_reason_not_claimed_or_re_sent(
+    clock: FakeClock,
+) -> None:
+    document = connected_dump()
+    serve_inventory(document)
+    responses.put(f"{V1}/lights/120/state", json=DIYHUE_COLORLOOP_ANSWER)
+    responses.get(f"{V1}/lights", json={"120": {"name": "Device 6", "state": DIYHUE_STATE_AFTER_COLORLOOP}})
+
+    outcome = run(make_runner(clock), COLORLOOP, target="lights:120")
+
+    assert outcome.result == "ok", outcome.message
+    assert v2_calls() == [("v2 GET", "", None), ("v1 PUT", "/lights/120/state", V1_LOOP), ("v1 GET", "/lights", None)]
+    light = outcome.lights[0]
+    assert (light.status, light.effect) == ("skipped", "none"), "an unconfirmed loop is not reported as given"
+    assert "not confirmed" in light.detail and "`effect`" in light.detail
+    assert "skipped, no loop to give: Device 6" in outcome.message
+
+
 @responses.activate
 def test_a_v1_loop_at_the_wrong_saturation_is_re_sent_through_v1(clock: FakeClock) -> None:
     document = connected_dump()

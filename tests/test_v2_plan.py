@@ -10,7 +10,16 @@ from huelights.actions import LightOutcome
 from huelights.config import parse_target
 from huelights.errors import ResourceNotFound
 from huelights.v2_inventory import resolve_target
-from huelights.v2_plan import ActionName, V2Plan, V2Put, evaluate, evaluate_v1, outcome, plan_action
+from huelights.v2_plan import (
+    V1_LOOP_UNCONFIRMED,
+    ActionName,
+    V2Plan,
+    V2Put,
+    evaluate,
+    evaluate_v1,
+    outcome,
+    plan_action,
+)
 from huelights.v2_resources import parse_resources
 from tests.support.v2_dump import (
     COLOUR_NO_EFFECTS,
@@ -171,6 +180,17 @@ def test_a_v1_colorloop_is_judged_from_the_v1_state(state: dict[str, Any], statu
     verdict = evaluate_v1(plan, {"120": {"name": "Device 6", "state": state}})[COLOUR_NO_EFFECTS]
     assert verdict.status == status
     assert verdict.effect == state["effect"]
+
+
+def test_a_v1_state_without_effect_makes_the_loop_unconfirmed_skipped_with_no_effect_claimed() -> None:
+    # diyHue's v1 state after a successful `effect: colorloop` (recorded): every key but `effect`.
+    state = {"on": True, "bri": 200, "colormode": "hs", "hue": 0, "sat": 254, "alert": "none", "reachable": True}
+    plan = make_plan("colorloop", "lights:120")
+    verdict = evaluate_v1(plan, {"120": {"name": "Device 6", "state": state}})[COLOUR_NO_EFFECTS]
+    assert (verdict.status, verdict.detail) == ("skipped", V1_LOOP_UNCONFIRMED)
+    assert outcome(steps(plan)[COLOUR_NO_EFFECTS], verdict) == LightOutcome(
+        COLOUR_NO_EFFECTS, "Device 6", "skipped", V1_LOOP_UNCONFIRMED, effect="none"
+    )
 
 
 def test_a_v1_light_gone_from_the_v1_answer_means_the_id_map_is_stale() -> None:
