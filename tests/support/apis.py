@@ -63,6 +63,10 @@ COLORLOOP_LIVING_ROOM: dict[str, dict[str, Looped]] = {
 }
 
 COLD_COLORLOOP_REQUESTS = {"v1": 3, "v2": 8}
+# Room off / on, without the id check (GET /api/config) an unpinned HUE_BRIDGE_ID adds once per process.
+# v1 cold: GET groups, PUT group action, GET lights; warm: the group is cached. v2 cold: the API question
+# and the inventory, then PUT grouped_light, GET resource/light; warm: those two.
+OFF_ON_REQUESTS = {"v1": {"cold": 3, "warm": 2}, "v2": {"cold": 4, "warm": 2}}
 
 
 def by_v1_id(outcome: dict[str, Any], snapshot: dict[str, Any]) -> dict[str, dict[str, Any]]:
