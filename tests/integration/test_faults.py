@@ -48,6 +48,10 @@ class Case:
     setup: Callable[[SimulatedBridge], None] = lambda bridge: None
     env: dict[str, str] = field(default_factory=dict)
     light_statuses: dict[str, str] | None = None
+    answered: dict[str, int] = field(default_factory=dict)
+    """Per API, an HTTP status the simulator answered at least once to a request of that API."""
+    message: tuple[str, ...] = ()
+    """Words the outcome's message must hold, on both APIs."""
 
 
 def _after(seconds: float, action: Callable[[], None]) -> None:
@@ -79,24 +83,61 @@ def _plus(extra: int) -> dict[str, tuple[int, int]]:
 
 
 CASES = [
-    Case("bridge down (connection refused)", 503, {"v1": (0, 0), "v2": (0, 0)}, _refuse),
+    Case("bridge down (connection refused)", 503, {"v1": (0, 0), "v2": (0, 0)}, _refuse, message=("cannot reach",)),
     Case("bridge silent (timeout)", 503, {"v1": (1, 6), "v2": (1, 6)}, _silent),
-    Case("429 burst then recovery", 200, _plus(2), lambda b: b.fail_next(2, "429", ["PUT"]), light_statuses=ALL_OK),
-    Case("503 burst then recovery", 200, _plus(2), lambda b: b.fail_next(2, "503", ["PUT"]), light_statuses=ALL_OK),
-    # v2: the two PUTs get a JSON 500 instead, retried as any 5xx.
-    Case("901 burst then recovery", 200, _plus(2), lambda b: b.fail_next(2, "901", ["PUT"]), light_statuses=ALL_OK),
-    # v2: the HTML page answers the API question (GET resource/bridge), which is asked again.
-    Case("HTML error page at 200", 200, _plus(1), lambda b: b.fail_next(1, "html", ["GET"]), light_statuses=ALL_OK),
+    Case(
+        "429 burst then recovery",
+        200,
+        _plus(2),
+        lambda b: b.fail_next(2, "429", ["PUT"]),
+        light_statuses=ALL_OK,
+        answered={"v1": 429, "v2": 429},
+    ),
+    Case(
+        "503 burst then recovery",
+        200,
+        _plus(2),
+        lambda b: b.fail_next(2, "503", ["PUT"]),
+        light_statuses=ALL_OK,
+        answered={"v1": 503, "v2": 503},
+    ),
+    # v2 has no error 901: the simulator answers a v2 PUT a JSON 500 instead, retried as any 5xx.
+    Case(
+        "901 burst then recovery",
+        200,
+        _plus(2),
+        lambda b: b.fail_next(2, "901", ["PUT"]),
+        light_statuses=ALL_OK,
+        answered={"v2": 500},
+    ),
+    # v2: the HTML page answers the API question (GET resource/bridge), which is asked again, not taken for "no v2".
+    Case(
+        "HTML error page at 200",
+        200,
+        _plus(1),
+        lambda b: b.fail_next(1, "html", ["GET"]),
+        light_statuses=ALL_OK,
+    ),
     Case("invalid JSON", 200, _plus(1), lambda b: b.fail_next(1, "invalid_json", ["PUT"]), light_statuses=ALL_OK),
     # v1: the group action half applied, the rest re-sent; v2: a JSON 500 for the first PUT, retried.
-    Case("partial success list", 200, _plus(1), lambda b: b.fail_next(1, "partial", ["PUT"]), light_statuses=ALL_OK),
+    Case(
+        "partial success list",
+        200,
+        _plus(1),
+        lambda b: b.fail_next(1, "partial", ["PUT"]),
+        light_statuses=ALL_OK,
+        answered={"v2": 500},
+    ),
     Case("connection dropped", 200, _plus(1), lambda b: b.fail_next(1, "drop", ["PUT"]), light_statuses=ALL_OK),
+    # v1: `reachable: false` until it is back; v2: zigbee_connectivity `connectivity_issue` and 207 "may not
+    # have effect" for its PUT, the link read again with the read-back until it is back.
     Case(
         "light unreachable, then back",
         200,
         {"v1": (V1 + 2, 16), "v2": (V2 + 2, 20)},
         _unreachable_then_back,
         light_statuses=ALL_OK,
+        answered={"v2": 207},
     ),
     # Prism (v2) and colorloop (v1) alike are lost, noticed by the read-back and sent again: one PUT, one GET.
     Case(
@@ -112,9 +153,17 @@ CASES = [
         500,
         {"v1": (1, 1), "v2": (1, 1)},
         env={"HUE_APP_KEY": "a-key-the-bridge-never-issued"},
+        answered={"v2": 403},
+        message=("HUE_APP_KEY was rejected",),
     ),
     # v2: the API question and the inventory, which has no such room (fresh, so no second reading).
-    Case("unknown group", 500, {"v1": (1, 1), "v2": (2, 2)}, env={"HUE_TARGET": "group:Kitchen"}),
+    Case(
+        "unknown group",
+        500,
+        {"v1": (1, 1), "v2": (2, 2)},
+        env={"HUE_TARGET": "group:Kitchen"},
+        message=("HUE_TARGET", "'Kitchen'", "'Living room'"),
+    ),
 ]
 
 
@@ -157,11 +206,14 @@ def test_fault(colorloop: RunningFunction, sim: RunningBridge, api: str, request
     assert elapsed <= BUDGET_SECONDS + WALL_SLACK_SECONDS, f"took {elapsed:.1f}s"
     low, high = case.requests[api]
     assert low <= sim.bridge.counts()["requests"] <= high, sim.bridge.requests()
+    if api in case.answered:
+        assert (api, case.answered[api]) in {(e["api"], e["status"]) for e in sim.bridge.requests()}
     if case.status == 503:
         assert int(response.headers["Retry-After"]) > 0
         assert outcome["result"] == "transient"
     if case.status == 500:
         assert outcome["result"] == "permanent" and outcome["message"]
+    assert all(words in outcome["message"] for words in case.message), outcome["message"]
     if case.light_statuses is not None:
         assert statuses(outcome, sim.bridge.snapshot()) == case.light_statuses
         # v1 state shows a running loop as colorloop whichever API started it (prism included).
