@@ -16,7 +16,16 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.support.apis import APIS, OFF_ON_REQUESTS, api_env, assert_colorloop, assert_spoke, statuses
+from tests.support.apis import (
+    APIS,
+    OFF_ON_REQUESTS,
+    POWER_CYCLED_COLORLOOP,
+    api_env,
+    assert_colorloop,
+    assert_spoke,
+    requests_seen,
+    statuses,
+)
 from tests.support.function_process import RunningFunction, running_function
 from tests.support.servers import APP_KEY, REPO, RunningBridge
 
@@ -110,9 +119,7 @@ def test_colorloop_recovers_a_power_cycled_bulb_and_skips_the_white_one(
     assert sim.bridge.counts()["light_commands"] >= 1, "the reverted bulb got an individual re-send"
     # v2: prism lost on the power cycle, seen by the read-back and re-applied; the Bloom loops through v1.
     assert_colorloop(api, outcome, snapshot)
-    light_puts = [e["path"] for e in sim.bridge.requests() if e["method"] == "PUT" and "/light" in e["path"]]
-    reverted = snapshot["lights"]["2"]["v2_id"] if api == "v2" else "/lights/2/state"
-    assert sum(path.endswith(reverted) for path in light_puts) == (2 if api == "v2" else 1), light_puts
+    assert requests_seen(sim.bridge.requests(), snapshot) == POWER_CYCLED_COLORLOOP[api]
     assert_spoke(api, running.log())
 
 

@@ -69,6 +69,47 @@ COLD_COLORLOOP_REQUESTS = {"v1": 3, "v2": 8}
 OFF_ON_REQUESTS = {"v1": {"cold": 3, "warm": 2}, "v2": {"cold": 4, "warm": 2}}
 
 
+PRISM = {"on": {"on": True}, "effects_v2": {"action": {"effect": "prism"}}}
+V1_LOOP = {"on": True, "effect": "colorloop", "sat": 254}
+# Exactly what reaches the bridge for a cold colorloop on the room while bulb 2 re-applies its power-on
+# state just after our command (without GET /api/config; v2 lights as <light N>, N their v1 id).
+POWER_CYCLED_COLORLOOP: dict[str, list[tuple[str, str, Any]]] = {
+    "v1": [
+        ("GET", "/api/<key>/groups", None),
+        ("PUT", "/api/<key>/groups/1/action", V1_LOOP),
+        ("GET", "/api/<key>/lights", None),
+        ("PUT", "/api/<key>/lights/2/state", V1_LOOP),  # bulb 2 fell out of the loop: sent again
+        ("GET", "/api/<key>/lights", None),
+    ],
+    "v2": [
+        ("GET", "/clip/v2/resource/bridge", None),  # the API question (HUE_API=auto), once per process
+        ("GET", "/clip/v2/resource", None),  # the inventory, cached
+        ("PUT", "/clip/v2/resource/light/<light 1>", PRISM),  # prism with `on` in the same body
+        ("PUT", "/clip/v2/resource/light/<light 2>", PRISM),
+        ("PUT", "/clip/v2/resource/light/<light 4>", {"on": {"on": True}}),  # white: on, skipped
+        ("PUT", "/api/<key>/lights/3/state", V1_LOOP),  # the Bloom has no prism: v1 colorloop
+        ("GET", "/clip/v2/resource/light", None),  # prism read back through v2
+        ("GET", "/api/<key>/lights", None),  # the v1 loop read back through v1
+        ("PUT", "/clip/v2/resource/light/<light 2>", PRISM),  # bulb 2 lost prism: sent again
+        ("GET", "/clip/v2/resource/light", None),  # only v2 had a light left to confirm
+    ],
+}
+
+
+def requests_seen(requests: list[dict[str, Any]], snapshot: dict[str, Any]) -> list[tuple[str, str, Any]]:
+    """The simulator's request log as (method, path, body), v2 light ids written <light N>, no /api/config."""
+    named = {light["v2_id"]: f"<light {lid}>" for lid, light in snapshot["lights"].items()}
+    seen = []
+    for entry in requests:
+        if entry["path"] == "/api/config":
+            continue
+        path = entry["path"]
+        for v2_id, name in named.items():
+            path = path.replace(v2_id, name)
+        seen.append((entry["method"], path, entry["body"]))
+    return seen
+
+
 def by_v1_id(outcome: dict[str, Any], snapshot: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """The outcome's per-light entries keyed by v1 id (a v2 outcome names lights by their v2 id)."""
     v1_of = {light["v2_id"]: lid for lid, light in snapshot["lights"].items()}
