@@ -73,6 +73,10 @@ def _unreachable_then_back(bridge: SimulatedBridge) -> None:
     _after(1.5, lambda: bridge.set_reachable("2", True))
 
 
+def _fail_first_put(kind: str) -> Callable[[SimulatedBridge], None]:
+    return lambda bridge: bridge.fail_next(1, kind, ["PUT"])
+
+
 ALL_OK = {"1": "ok", "2": "ok", "3": "ok", "4": "skipped"}
 V1, V2 = COLD_COLORLOOP_REQUESTS["v1"], COLD_COLORLOOP_REQUESTS["v2"]
 
@@ -147,6 +151,19 @@ CASES = [
         lambda b: b.power_cycle("2", delayed_revert=True),
         light_statuses=ALL_OK,
     ),
+    # The Bloom loops through v1 on both APIs, so a v2 run meets v1's own faults at its v1 colorloop: retried
+    # alike (v1: GET lights resolves the name; v2: the question and the inventory; then PUT, PUT, GET lights).
+    *(
+        Case(
+            f"{kind} at the Bloom's v1 colorloop",
+            200,
+            {"v1": (4, 4), "v2": (5, 5)},
+            _fail_first_put(kind),
+            env={"HUE_TARGET": "lights:Bloom"},
+            light_statuses={"3": "ok"},
+        )
+        for kind in ("901", "partial")
+    ),
     # v1: GET groups answers error 1; v2: the API question answers 403. Neither is retried.
     Case(
         "key rejected",
@@ -216,9 +233,10 @@ def test_fault(colorloop: RunningFunction, sim: RunningBridge, api: str, request
     assert all(words in outcome["message"] for words in case.message), outcome["message"]
     if case.light_statuses is not None:
         assert statuses(outcome, sim.bridge.snapshot()) == case.light_statuses
+        colour = [lid for lid in case.light_statuses if lid != "4"]
         # v1 state shows a running loop as colorloop whichever API started it (prism included).
-        assert [sim.bridge.light(i).get("effect") for i in "123"] == ["colorloop"] * 3
-        assert_colorloop(api, outcome, sim.bridge.snapshot())
+        assert [sim.bridge.light(i).get("effect") for i in colour] == ["colorloop"] * len(colour)
+        assert_colorloop(api, outcome, sim.bridge.snapshot(), lights="".join(case.light_statuses))
     log = colorloop.log()
     if case.status == 200:
         assert_spoke(api, log)

@@ -120,19 +120,19 @@ def statuses(outcome: dict[str, Any], snapshot: dict[str, Any]) -> dict[str, str
     return {lid: entry["status"] for lid, entry in by_v1_id(outcome, snapshot).items()}
 
 
-def assert_colorloop(api: str, outcome: dict[str, Any], snapshot: dict[str, Any]) -> None:
-    """The outcome and the simulator agree with COLORLOOP_LIVING_ROOM[api], light by light."""
-    expected = COLORLOOP_LIVING_ROOM[api]
+def assert_colorloop(api: str, outcome: dict[str, Any], snapshot: dict[str, Any], lights: str = "1234") -> None:
+    """The outcome and the simulator agree with COLORLOOP_LIVING_ROOM[api], light by light (the target's `lights`)."""
+    expected = {lid: looped for lid, looped in COLORLOOP_LIVING_ROOM[api].items() if lid in lights}
     assert outcome["api"] == api, outcome
     reported = by_v1_id(outcome, snapshot)
     assert {lid: (e["status"], e["effect"]) for lid, e in reported.items()} == {
         lid: (x.status, x.given) for lid, x in expected.items()
     }, outcome
-    lights = snapshot["lights"]
-    assert {lid: (lights[lid]["effect"], lights[lid]["api"]) for lid in expected} == {
+    shown = snapshot["lights"]
+    assert {lid: (shown[lid]["effect"], shown[lid]["api"]) for lid in expected} == {
         lid: (x.effect, x.api) for lid, x in expected.items()
     }
-    assert all(lights[lid]["state"]["on"] for lid in expected)
+    assert all(shown[lid]["state"]["on"] for lid in expected)
 
 
 def invocation_records(log: str) -> list[dict[str, Any]]:
