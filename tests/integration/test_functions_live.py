@@ -23,6 +23,7 @@ from tests.support.apis import (
     api_env,
     assert_colorloop,
     assert_spoke,
+    by_v1_id,
     requests_seen,
     statuses,
 )
@@ -121,6 +122,32 @@ def test_colorloop_recovers_a_power_cycled_bulb_and_skips_the_white_one(
     assert_colorloop(api, outcome, snapshot)
     assert requests_seen(sim.bridge.requests(), snapshot) == POWER_CYCLED_COLORLOOP[api]
     assert_spoke(api, running.log())
+
+
+def test_under_hue_api_v2_the_bloom_is_switched_on_and_skipped_and_v1_is_never_spoken(
+    sim: RunningBridge, tmp_path: Path
+) -> None:
+    env = {**sim.hue_env, "HUE_APP_KEY": APP_KEY, "HUE_TARGET": "group:Living room", "HUE_API": "v2"}
+    with running_function("colorloop", env, tmp_path) as function:
+        response = requests.post(function.url, headers=ping("colorloop"), data=b"{}", timeout=30)
+        log = function.log()
+
+    assert response.status_code == 200, response.text
+    outcome = by_v1_id(json.loads(response.content), sim.bridge.snapshot())
+    assert outcome["3"]["status"] == "skipped" and "HUE_API=v2" in outcome["3"]["detail"]
+    assert {lid: (e["status"], e["effect"]) for lid, e in outcome.items()} == {
+        "1": ("ok", "prism"),
+        "2": ("ok", "prism"),
+        "3": ("skipped", "none"),
+        "4": ("skipped", "none"),
+    }
+    lights = sim.bridge.snapshot()["lights"]
+    assert [(lights[i]["effect"], lights[i]["api"], lights[i]["state"]["on"]) for i in "34"] == [
+        ("none", "v2", True)
+    ] * 2
+    # Only the bridge id check (GET /api/config, no key) is outside /clip/v2.
+    assert [e["path"] for e in sim.bridge.requests() if not e["path"].startswith("/clip/v2/")] == ["/api/config"]
+    assert "speaking CLIP v2: HUE_API=v2" in log
 
 
 @pytest.mark.parametrize("running", ["colorloop"], indirect=True)
