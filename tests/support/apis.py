@@ -13,10 +13,14 @@ command that reached the bulb) and as the function's outcome reports it (`status
     3 Bloom       colorloop v1 / ok colorloop     colorloop v1 / ok colorloop (v1 fallback, read back in v1)
     4 white       none v1 / skipped none          none v2 / skipped none (switched on)
 
+With HUE_API=v2 (never v1) the Bloom is switched on and skipped instead (test_functions_live.py).
+
 Bridge requests of one cold colorloop on the room (a fresh process; HTTPS with the bridge id pinned):
 v1 = 3 (GET groups, PUT the group action, GET lights); v2 = 8 (GET resource/bridge: the API question,
 GET resource: the inventory, PUT light x3: prism, prism, on, v1 PUT lights/3/state, GET resource/light,
-v1 GET lights). A warm off / on of the room is 2 on v2 (PUT grouped_light, GET resource/light).
+v1 GET lights); the exact sequences with a re-send are POWER_CYCLED_COLORLOOP. A warm off / on of the
+room is 2 on both (v2: PUT grouped_light, GET resource/light). How each fault looks on each API is the
+table in tests/integration/test_faults.py.
 """
 
 from __future__ import annotations
