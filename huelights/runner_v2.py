@@ -3,7 +3,9 @@
 What to send comes from v2_plan (one grouped_light PUT for a group's off / on; prism per light with `on`
 in the same body; v1 colorloop for a colour light without prism when v1 may be used), the loop from
 actions.ActionRun. A read-back is one `GET /clip/v2/resource/light`, plus one v1 `GET /lights` while a
-light looped through v1 is not yet confirmed (each API's effect is read through the API that set it).
+light looped through v1 is not yet confirmed (each API's effect is read through the API that set it),
+plus one `GET /clip/v2/resource/zigbee_connectivity` while a target light's device was last seen not
+`connected` (the inventory's link status may be minutes old; v1 re-reads `reachable` with every read).
 A 404 (a light, room or grouped_light the cached id map names is gone) rebuilds the map once within
 the invocation; a second one is permanent.
 """
@@ -22,6 +24,7 @@ from huelights.errors import BridgeBusy, BridgeError, BridgeRejected, ResourceNo
 from huelights.v2_client import V2Client, V2Inventory
 from huelights.v2_inventory import resolve_target
 from huelights.v2_plan import (
+    CONNECTED,
     ActionName,
     LightStep,
     V2Plan,
@@ -170,12 +173,23 @@ class _V2Run(ActionRun):
         unsettled = [self.steps[lid] for lid in self.light_ids if self.statuses.get(lid) not in SETTLED]
         if any(step.v1 is None for step in unsettled):
             lights = parse_resources(self.runner.client.get("light", self.deadline).data)
+            if self._links_in_doubt(lights):
+                links = parse_resources(self.runner.client.get("zigbee_connectivity", self.deadline).data)
+                self.connectivity = links.device_connectivity()
             self._take(evaluate(self.plan, lights, self.connectivity))
         if any(step.v1 is not None for step in unsettled):
             v1_lights = self.runner.bridge.get("lights", self.deadline)
             if not isinstance(v1_lights, Mapping):
                 raise BridgeBusy(f"GET lights (v1): expected an object, got {type(v1_lights).__name__}")
             self._take(evaluate_v1(self.plan, cast(Mapping[str, Any], v1_lights)))
+
+    def _links_in_doubt(self, read_back: Resources) -> bool:
+        """Whether a target light judged through v2 has a device whose link was not `connected` when last read."""
+        for step in self.plan.lights:
+            light = read_back.lights.get(step.light_id)
+            if step.v1 is None and light is not None and self.connectivity.get(light.owner, CONNECTED) != CONNECTED:
+                return True
+        return False
 
     def _take(self, verdicts: Mapping[str, Verdict]) -> None:
         for light_id, verdict in verdicts.items():

@@ -41,6 +41,7 @@ from tests.support.v2_mock import (
     prism,
     serve_inventory,
     serve_light_read,
+    serve_links,
     v2_calls,
 )
 
@@ -401,6 +402,7 @@ def test_a_light_with_a_zigbee_connectivity_issue_gets_one_re_send_then_counts_a
     accept_put("grouped_light", HOME_GROUPED_LIGHT)
     accept_put("light", COLOUR_NO_EFFECTS)
     serve_light_read(all_lights(document, on={"on": False}))
+    serve_links(document)  # and still has it when the read-back asks again
 
     outcome = run(make_runner(clock), LIGHTS_OFF)
 
@@ -411,7 +413,44 @@ def test_a_light_with_a_zigbee_connectivity_issue_gets_one_re_send_then_counts_a
         f"/grouped_light/{HOME_GROUPED_LIGHT}",
         f"/light/{COLOUR_NO_EFFECTS}",
     ]
+    reads = ["", "/light", "/zigbee_connectivity", "/light", "/zigbee_connectivity"]  # inventory, 2 read-backs
+    assert [c[1] for c in v2_calls() if c[0] == "v2 GET"] == reads
     assert len(outcome.lights) == len(ALL_LIGHTS_BY_V1)
+
+
+@responses.activate
+def test_a_light_whose_link_is_back_by_the_read_back_is_confirmed_not_left_unreachable(clock: FakeClock) -> None:
+    """The inventory's link status can be minutes old (cached) or from before the bulb came back; like v1's
+    `reachable`, it is read again with the read-back while a target light's link was in doubt."""
+    document = load_dump()  # /lights/120 has `connectivity_issue` in the inventory
+    serve_inventory(document)
+    accept_put("grouped_light", HOME_GROUPED_LIGHT)
+    serve_light_read(all_lights(document, on={"on": False}))
+    serve_links(connected_dump())
+
+    outcome = run(make_runner(clock), LIGHTS_OFF)
+
+    assert outcome.result == "ok", outcome.message
+    assert {light.id: light.status for light in outcome.lights}[COLOUR_NO_EFFECTS] == "ok"
+    assert [c[:2] for c in v2_calls()] == [
+        ("v2 GET", ""),
+        ("v2 PUT", f"/grouped_light/{HOME_GROUPED_LIGHT}"),
+        ("v2 GET", "/light"),
+        ("v2 GET", "/zigbee_connectivity"),
+    ]
+
+
+@responses.activate
+def test_with_every_link_connected_the_read_back_reads_no_links(clock: FakeClock) -> None:
+    document = connected_dump()
+    serve_inventory(document)
+    accept_put("grouped_light", HOME_GROUPED_LIGHT)
+    serve_light_read(all_lights(document, on={"on": False}))
+
+    outcome = run(make_runner(clock), LIGHTS_OFF)
+
+    assert outcome.result == "ok", outcome.message
+    assert "/zigbee_connectivity" not in [c[1] for c in v2_calls()]
 
 
 @responses.activate

@@ -1,6 +1,8 @@
 """Bad-input matrix over every trigger path: straight to a real function process (as a PingSource,
 Broker or `func invoke` reaches it) and through the local gateway applying the repository's HTTPRoute (as
-a caller outside the cluster reaches it). Nothing a caller sends yields a 5xx, a hang, or a changed light."""
+a caller outside the cluster reaches it). Nothing a caller sends yields a 5xx, a hang, or a changed light.
+Once per API (tests/support/apis.py): a refusal comes before the bridge is asked anything, the API question
+included; the valid request at the end then speaks the API the setting picks (v2 by default)."""
 
 from __future__ import annotations
 
@@ -15,12 +17,11 @@ from urllib.parse import urlsplit
 import pytest
 from werkzeug.serving import make_server
 
-from devstack.bridge import SimulatedBridge
-from devstack.bridge.modes import serve_bridge
 from devstack.cluster.gateway import LocalGateway
 from devstack.cluster.manifests import http_routes
+from tests.support.apis import APIS, api_env, assert_spoke
 from tests.support.function_process import RunningFunction, running_function
-from tests.support.servers import APP_KEY, REPO, RunningBridge
+from tests.support.servers import APP_KEY, REPO, RunningBridge, serve_simulated_bridge
 
 pytestmark = pytest.mark.integration
 TOKEN = "bad-input-matrix-token-0123456789"
@@ -122,15 +123,15 @@ class Paths:
     bridge: RunningBridge
     function: RunningFunction
     gateway_url: str
+    api: str
 
 
-@pytest.fixture(scope="module")
-def paths(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Paths]:
-    bridge = SimulatedBridge(app_key=APP_KEY)
-    # Plain HTTP, asked for explicitly: bad input is refused by the function, before any bridge traffic.
-    with serve_bridge(bridge, "round") as served:
-        env = {"HUE_BRIDGE": served.url, "HUE_APP_KEY": APP_KEY, "TRIGGER_TOKEN": TOKEN}
-        with running_function("colorloop", env, tmp_path_factory.mktemp("bad-input")) as function:
+@pytest.fixture(scope="module", params=APIS)
+def paths(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> Iterator[Paths]:
+    api: str = request.param
+    with serve_simulated_bridge() as bridge:
+        env = {**bridge.hue_env, "HUE_APP_KEY": APP_KEY, "TRIGGER_TOKEN": TOKEN, **api_env(api)}
+        with running_function("colorloop", env, tmp_path_factory.mktemp(f"bad-input-{api}")) as function:
             port = urlsplit(function.url).port
             assert port is not None
             gateway = LocalGateway(http_routes(REPO / "gateway" / "route"), {"colorloop": ("127.0.0.1", port)})
@@ -138,9 +139,7 @@ def paths(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Paths]:
             thread = threading.Thread(target=gateway_server.serve_forever, daemon=True)
             thread.start()
             try:
-                yield Paths(
-                    RunningBridge(bridge, served, None), function, f"http://127.0.0.1:{gateway_server.server_port}"
-                )
+                yield Paths(bridge, function, f"http://127.0.0.1:{gateway_server.server_port}", api)
             finally:
                 gateway_server.shutdown()
                 gateway_server.server_close()
@@ -186,3 +185,4 @@ def test_the_function_survived_the_matrix(paths: Paths) -> None:
     assert ok == 200
     log = paths.function.log()
     assert "Traceback" not in log and TOKEN not in log and APP_KEY not in log
+    assert_spoke(paths.api, log)

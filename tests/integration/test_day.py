@@ -5,10 +5,16 @@ simulated gen-2 bridge as `make run` sets it up (its test root as HUE_CA_BUNDLE,
 colorloop are fired by hand with `python -m devstack.stack.fire`, with a bulb power-cycled in between; then an
 external POST goes through the local gateway with and without the token. After each step the simulated
 bridge's lights are checked; at the end SIGINT must leave no process behind.
+
+Once per API (tests/support/apis.py): as `make run` starts it, with nothing set, the functions must pick
+CLIP v2 by themselves (HUE_API=auto) and say so: prism on the colour lights, verified by read-back, v1
+colorloop on the Bloom (colour without effects), the white bulb switched on and skipped; and with
+HUE_API=v1 exported, the v1 day as before.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -24,6 +30,7 @@ import pytest
 import requests
 
 from devstack.stack.functions import DEFAULT_PORTS
+from tests.support.apis import APIS, COLORLOOP_LIVING_ROOM, api_env, assert_colorloop, invocation_records
 from tests.support.local_stack import TIMEOUT, Stack, free_offset, run_stack
 from tests.support.servers import (
     PYTHON,
@@ -41,13 +48,21 @@ SIM_BRIDGE_ID = "001788fffe5a1b2c"
 
 
 @pytest.fixture
-def stack(tmp_path: Path) -> Iterator[Stack]:
+def stack(tmp_path: Path, api: str) -> Iterator[Stack]:
     today = datetime.now(ZoneInfo("America/Toronto")).date().isoformat()
-    with run_stack(tmp_path / "stack.log", TOKEN, args=["--start", f"{today}T22:29:57"]) as running:
+    start = ["--start", f"{today}T22:29:57"]
+    with run_stack(tmp_path / "stack.log", TOKEN, args=start, settings=api_env(api)) as running:
         yield running
 
 
-def test_a_day_of_the_local_stack(stack: Stack) -> None:
+def answer_of(fired: subprocess.CompletedProcess[str]) -> dict[str, Any]:
+    """The function's answer that `fire` prints under its first line."""
+    answer: dict[str, Any] = json.loads(fired.stdout.split("\n", 1)[1])
+    return answer
+
+
+@pytest.mark.parametrize("api", APIS)
+def test_a_day_of_the_local_stack(stack: Stack, api: str) -> None:
     status = stack.status()
     assert set(status["processes"]) == {"lights-off", "lights-on", "colorloop"}
     assert status["sources"]["lights-off"]["schedule"] == "30 22 * * *"  # from knative/, not from code
@@ -73,6 +88,7 @@ def test_a_day_of_the_local_stack(stack: Stack) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
     assert "-> 200" in result.stdout
     assert [state["on"] for state in stack.lights().values()] == [True] * 4
+    assert answer_of(result)["api"] == api
 
     # A wall switch cycles bulb 2; it comes back without colour and re-applies its power-on state late.
     stack.sim("lights/2/power-cycle", {"delayed_revert": True})
@@ -81,11 +97,17 @@ def test_a_day_of_the_local_stack(stack: Stack) -> None:
     result = stack.fire("colorloop")
     assert result.returncode == 0, result.stdout + result.stderr
     lights = stack.lights()
+    # v1 state shows a running loop as colorloop whichever API started it (prism included).
     assert [lights[i]["effect"] for i in ("1", "2", "3")] == ["colorloop"] * 3
     assert lights["4"]["on"] is True and "effect" not in lights["4"]
+    # Per light, the effect and the API that set it; on v2 prism is only "ok" once a read-back showed it.
+    assert_colorloop(api, answer_of(result), stack.snapshot())
 
-    # External trigger through the gateway: refused without the token, applied with it.
+    # External trigger through the gateway: refused without the token, applied with it. Meanwhile bulb 1's
+    # loop was stopped and bulb 2 lost its loop to a power cut (prism and colorloop alike): both get it back.
     stack.sim("lights/1/state", {"effect": "none"})
+    stack.sim("lights/2/power-cycle", {})
+    assert stack.snapshot()["lights"]["2"]["effect"] == "none"
     gateway = f"{stack.url('gateway')}/colorloop"
     refused = requests.post(gateway, headers={"Host": "colorloop.lab"}, timeout=TIMEOUT)
     assert refused.status_code == 401 and "Bearer" in refused.headers.get("WWW-Authenticate", "")
@@ -95,6 +117,8 @@ def test_a_day_of_the_local_stack(stack: Stack) -> None:
     )
     assert accepted.status_code == 200, accepted.text
     assert stack.lights()["1"]["effect"] == "colorloop"
+    looping = stack.snapshot()["lights"]
+    assert [looping[i]["effect"] for i in "12"] == [COLORLOOP_LIVING_ROOM[api][i].effect for i in "12"]
     assert requests.get(gateway, headers={"Host": "colorloop.lab"}, timeout=TIMEOUT).status_code == 404
     # Like its Knative Service, lights-on has no TRIGGER_TOKEN, so it refuses external traffic outright.
     external = {"X-Gohome-External": "gateway", "Authorization": f"Bearer {TOKEN}"}
@@ -113,6 +137,10 @@ def test_a_day_of_the_local_stack(stack: Stack) -> None:
     for service in ("lights-off", "lights-on", "colorloop"):
         confirmed = f"[{service}] INFO huelights.tls: bridge id {SIM_BRIDGE_ID} confirmed"
         assert output.count(confirmed) == 1, service
+        # Each decided its API once, at its first invocation; `make run` speaks v2 unless told otherwise.
+        reason = "HUE_API=v1" if api == "v1" else "HUE_API=auto and GET /clip/v2/resource/bridge answered"
+        assert output.count(f"[{service}] INFO huelights.api: speaking CLIP {api}: {reason}") == 1, service
+    assert {record.get("api") for record in invocation_records(output) if "result" in record} == {api}
     assert not ca_bundle.exists(), "the run's CA file goes with the run"
 
 

@@ -54,9 +54,13 @@ class Stack:
         answer: dict[str, Any] = requests.get(f"{self.url('control')}/status", timeout=TIMEOUT).json()
         return answer
 
+    def snapshot(self) -> dict[str, Any]:
+        """The simulator's snapshot: per light its v1 JSON, `effect` running, `api` of its last command, `v2_id`."""
+        answer: dict[str, Any] = requests.get(f"{self.url('bridge')}/_sim/state", timeout=TIMEOUT).json()
+        return answer
+
     def lights(self) -> dict[str, dict[str, Any]]:
-        state = requests.get(f"{self.url('bridge')}/_sim/state", timeout=TIMEOUT).json()
-        return {lid: light["state"] for lid, light in state["lights"].items()}
+        return {lid: light["state"] for lid, light in self.snapshot()["lights"].items()}
 
     def sim(self, path: str, body: dict[str, Any]) -> None:
         assert requests.post(f"{self.url('bridge')}/_sim/{path}", json=body, timeout=TIMEOUT).status_code == 200
@@ -74,16 +78,22 @@ class Stack:
 
 @contextlib.contextmanager
 def run_stack(
-    log: Path, token: str, *, args: Sequence[str] = (), bridge_env: dict[str, str] | None = None
+    log: Path,
+    token: str,
+    *,
+    args: Sequence[str] = (),
+    bridge_env: dict[str, str] | None = None,
+    settings: dict[str, str] | None = None,
 ) -> Iterator[Stack]:
-    """`python -m devstack` with `args`; with bridge_env (HUE_BRIDGE, HUE_APP_KEY) as for a real bridge.
+    """`python -m devstack` with `args`; with bridge_env (HUE_BRIDGE, HUE_APP_KEY) as for a real bridge;
+    `settings`: other HUE_* a developer exported for the functions (e.g. HUE_API=v1).
 
     The developer's own HUE_* and TRIGGER_TOKEN never reach it. On leaving: Ctrl-C as a user would, then
     SIGKILL for anything left, including every function's process group.
     """
     offset = free_offset()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("HUE_", "TRIGGER_TOKEN", "DEVSTACK_"))}
-    env.update(bridge_env or {}, TRIGGER_TOKEN=token)
+    env.update(bridge_env or {}, **(settings or {}), TRIGGER_TOKEN=token)
     command = [PYTHON, "-m", "devstack", "--port-offset", str(offset), *args]
     proc = start_process(command, log, env=env, inherit_env=False)
     running = Stack(proc, log, offset)

@@ -61,6 +61,11 @@ def serve_light_read(document: list[dict[str, Any]]) -> None:
     responses.get(f"{V2}/light", json=envelope(of_type(document, "light")))
 
 
+def serve_links(document: list[dict[str, Any]]) -> None:
+    """`GET /clip/v2/resource/zigbee_connectivity` from `document`."""
+    responses.get(f"{V2}/zigbee_connectivity", json=envelope(of_type(document, "zigbee_connectivity")))
+
+
 def accept_put(rtype: str, rid: str, status: int = 200, *warnings: str) -> None:
     responses.put(f"{V2}/{rtype}/{rid}", status=status, json=envelope([{"rid": rid, "rtype": rtype}], *warnings))
 
