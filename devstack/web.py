@@ -178,10 +178,6 @@ class ThreadedServer:
     def url(self) -> str:
         return f"{'https' if self.ssl_context else 'http'}://{self.host}:{self.port}"
 
-    @property
-    def is_running(self) -> bool:
-        return self._server is not None
-
     def dispatch(self, request: Request) -> Response:
         raise NotImplementedError
 

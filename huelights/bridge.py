@@ -22,6 +22,7 @@ from huelights.errors import (
     BridgeRejected,
     TransientBridgeError,
     error_for_hue_type,
+    shorten,
 )
 from huelights.transport import Clock, Deadline, HttpAnswer, Pacer, Sleep, Transport
 
@@ -222,8 +223,7 @@ def _resources(payload: Any, what: str, inner: str | None) -> dict[str, dict[str
 
 
 def _short(text: object, limit: int = 40) -> str:
-    value = str(text)
-    return repr(value if len(value) <= limit else value[:limit] + "...")
+    return repr(shorten(str(text), limit))
 
 
 def _raise_request_errors(items: list[Any]) -> None:

@@ -97,3 +97,9 @@ def error_for_hue_type(hue_type: int, description: str, address: str) -> BridgeE
     if hue_type == HUE_INTERNAL_ERROR:
         return BridgeBusy(detail)
     return BridgeRejected(detail)
+
+
+def shorten(text: str, limit: int = 80) -> str:
+    """Outside text (a caller's path, a bridge's id or body) quoted in a message or log line, cut so that it
+    cannot flood either."""
+    return text if len(text) <= limit else text[:limit] + "..."

@@ -15,12 +15,12 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Mapping
-from typing import Any, cast
+from typing import cast
 
 from huelights.actions import Action, ActionRun, LightOutcome, Outcome, Result, timed
 from huelights.bridge import AttributeResult, Deadline, HueBridge
 from huelights.config import Target
-from huelights.errors import BridgeBusy, BridgeError, BridgeRejected, ResourceNotFound, TargetNotFound
+from huelights.errors import BridgeError, BridgeRejected, ResourceNotFound, TargetNotFound
 from huelights.v2_client import V2Client, V2Inventory
 from huelights.v2_inventory import resolve_target
 from huelights.v2_plan import (
@@ -178,10 +178,7 @@ class _V2Run(ActionRun):
                 self.connectivity = links.device_connectivity()
             self._take(evaluate(self.plan, lights, self.connectivity))
         if any(step.v1 is not None for step in unsettled):
-            v1_lights = self.runner.bridge.get("lights", self.deadline)
-            if not isinstance(v1_lights, Mapping):
-                raise BridgeBusy(f"GET lights (v1): expected an object, got {type(v1_lights).__name__}")
-            self._take(evaluate_v1(self.plan, cast(Mapping[str, Any], v1_lights)))
+            self._take(evaluate_v1(self.plan, self.runner.bridge.lights(self.deadline)))
 
     def _links_in_doubt(self, read_back: Resources) -> bool:
         """Whether a target light judged through v2 has a device whose link was not `connected` when last read."""

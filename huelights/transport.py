@@ -16,6 +16,7 @@ Why the bounds are here and not left to requests' timeouts:
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import logging
 import random
@@ -25,9 +26,6 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
-
-import urllib3.exceptions
-from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 from huelights.errors import (
     BridgeBusy,
@@ -166,12 +164,19 @@ class _WatchedPoolMixin:
         return connection
 
 
-class WatchedHTTPConnectionPool(_WatchedPoolMixin, HTTPConnectionPool):
-    pass
+@functools.cache
+def _watched_pool_classes() -> dict[str, type]:
+    """urllib3's pools with the watch mixed in; built at the first session, as urllib3 is loaded then (see
+    `Transport.session`), not when a function imports this module."""
+    from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
+    class WatchedHTTPConnectionPool(_WatchedPoolMixin, HTTPConnectionPool):
+        pass
 
-class WatchedHTTPSConnectionPool(_WatchedPoolMixin, HTTPSConnectionPool):
-    pass
+    class WatchedHTTPSConnectionPool(_WatchedPoolMixin, HTTPSConnectionPool):
+        pass
+
+    return {"http": WatchedHTTPConnectionPool, "https": WatchedHTTPSConnectionPool}
 
 
 def watch_connections(session: requests.Session) -> None:
@@ -180,10 +185,7 @@ def watch_connections(session: requests.Session) -> None:
 
     for adapter in session.adapters.values():
         if isinstance(adapter, HTTPAdapter):
-            adapter.poolmanager.pool_classes_by_scheme = {
-                "http": WatchedHTTPConnectionPool,
-                "https": WatchedHTTPSConnectionPool,
-            }
+            adapter.poolmanager.pool_classes_by_scheme = dict(_watched_pool_classes())
 
 
 class Transport:
@@ -275,6 +277,7 @@ class Transport:
         PermanentBridgeError (TLS verification failed, unusable URL). Redirects are not followed.
         """
         import requests  # loaded by the first call (see `session`); a dictionary lookup after that
+        import urllib3.exceptions
 
         what = what or self.redact(f"{method} {path}")
         remaining = deadline.remaining()

@@ -29,7 +29,7 @@ from cloudevents.http import CloudEvent, from_http
 from huelights.actions import Action, ActionRunner, Outcome
 from huelights.bridge import Deadline
 from huelights.config import Settings
-from huelights.errors import InvalidRequest
+from huelights.errors import InvalidRequest, shorten
 from huelights.request_body import finish, read_body
 
 EXTERNAL_HEADER = "X-Gohome-External"
@@ -68,9 +68,9 @@ class Invocation:
         fields: dict[str, Any] = {"trigger": self.kind, "external": self.external}
         if self.event is not None:
             fields.update(
-                event_id=_shorten(str(self.event["id"]), LOGGED_FIELD_CHARS),
-                event_source=_shorten(str(self.event["source"]), LOGGED_FIELD_CHARS),
-                event_type=_shorten(str(self.event["type"]), LOGGED_FIELD_CHARS),
+                event_id=shorten(str(self.event["id"]), LOGGED_FIELD_CHARS),
+                event_source=shorten(str(self.event["source"]), LOGGED_FIELD_CHARS),
+                event_type=shorten(str(self.event["type"]), LOGGED_FIELD_CHARS),
             )
         return fields
 
@@ -101,11 +101,11 @@ class FunctionService:
         a JSON body instead of functions-framework's HTML page. Registered as the app's error handler."""
         status = getattr(error, "code", None)
         if isinstance(status, int) and 400 <= status < 500:
-            message = _shorten(f"{getattr(error, 'description', '') or type(error).__name__}", 200)
+            message = shorten(f"{getattr(error, 'description', '') or type(error).__name__}", 200)
             self._log({"trigger": "rejected", "status": status, "message": message}, started or time.monotonic())
             return _text(status, message)
-        message = self.runner.bridge.redact(_shorten(f"internal error: {type(error).__name__}: {error}", 500))
-        library_log.error("%s", self.runner.bridge.redact(_shorten(traceback.format_exc(), 8000)))
+        message = self.runner.bridge.redact(shorten(f"internal error: {type(error).__name__}: {error}", 500))
+        library_log.error("%s", self.runner.bridge.redact(shorten(traceback.format_exc(), 8000)))
         outcome = Outcome(self.action.name, str(self.settings.target), "permanent", message)
         self._log({"trigger": "error", **outcome.as_dict(), "status": 500}, started or time.monotonic())
         return flask.Response(json.dumps(outcome.as_dict()), 500, mimetype="application/json")
@@ -135,9 +135,9 @@ class FunctionService:
     def _admit(self, request: flask.Request) -> Invocation:
         """Check path, method, size, token and body; return what kind of invocation this is."""
         if request.path != "/":
-            raise InvalidRequest(f"no such path {_shorten(request.path)!r}; POST / to run {self.action.name}", 404)
+            raise InvalidRequest(f"no such path {shorten(request.path)!r}; POST / to run {self.action.name}", 404)
         if request.method != "POST":
-            raise InvalidRequest(f"method {_shorten(request.method)} not allowed; use POST", 405, {"Allow": "POST"})
+            raise InvalidRequest(f"method {shorten(request.method)} not allowed; use POST", 405, {"Allow": "POST"})
         external = EXTERNAL_HEADER in request.headers  # werkzeug headers compare case-insensitively
         if external:
             self._authorize(request.headers.get("Authorization", ""))
@@ -275,11 +275,6 @@ def _require_json_or_empty(body: bytes, what: str) -> None:
     except (ValueError, RecursionError):
         # RecursionError: a few KB of `[[[[...` nest deeper than the parser's recursion limit.
         raise InvalidRequest(f"{what} must be empty or JSON") from None
-
-
-def _shorten(text: str, limit: int = 80) -> str:
-    """Caller-controlled text quoted in a message or log line, cut so that it cannot flood either."""
-    return text if len(text) <= limit else text[:limit] + "..."
 
 
 def _text(status: int, message: str, headers: Mapping[str, str] | None = None) -> flask.Response:

@@ -13,7 +13,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from huelights.errors import BridgeBusy, BridgeError, BridgeRejected, ResourceNotFound, Unauthorized
+from huelights.errors import BridgeBusy, BridgeError, BridgeRejected, ResourceNotFound, Unauthorized, shorten
 
 # Overload and the bridge's own failures: seen under load on real bridges (429 beyond 3 concurrent
 # requests, 503 when busy, 500 on light PUTs), worth a retry within the budget.
@@ -94,5 +94,4 @@ def _error_texts(document: Any) -> list[str]:
 
 
 def _excerpt(body: str) -> str:
-    flat = " ".join(body.split())
-    return repr(flat[:EXCERPT_CHARS] + ("..." if len(flat) > EXCERPT_CHARS else ""))
+    return repr(shorten(" ".join(body.split()), EXCERPT_CHARS))

@@ -25,7 +25,6 @@ from huelights.actions import ACTIONS, Action, Inventory, action_for, find_resou
 from huelights.bridge import Deadline, HueBridge
 from huelights.config import Settings, parse_target
 from huelights.errors import (
-    BridgeBusy,
     BridgeUnreachable,
     ConfigError,
     LinkButtonNotPressed,
@@ -116,12 +115,6 @@ def poll_for_key(bridge: HueBridge, settings: Settings, device_type: str, wait: 
 # ----- lights and groups ------------------------------------------------------------------------------
 
 
-def _resources(payload: Any, what: str) -> dict[str, dict[str, Any]]:
-    if not isinstance(payload, dict):
-        raise BridgeBusy(f"GET {what}: expected an object, got {type(payload).__name__}")
-    return {str(rid): info for rid, info in payload.items() if isinstance(info, dict)}
-
-
 def target_value(kind: str, resource_id: str, resources: Mapping[str, Any]) -> str:
     """The HUE_TARGET that selects this light or group: by name when the name resolves back to it, else id."""
     prefix = "lights" if kind == "light" else "group"
@@ -191,12 +184,12 @@ def table(headers: list[str], rows: list[list[Any]]) -> str:
 
 
 def listing(command: str, bridge: HueBridge, deadline: Deadline, *, as_json: bool) -> int:
-    lights = _resources(bridge.get("lights", deadline), "lights")
+    lights = bridge.lights(deadline)
     if command == "lights":
         rows = light_rows(lights)
         columns = ["id", "name", "type", "colour", "reachable", "on", "effect", "target"]
     else:
-        rows = group_rows(_resources(bridge.get("groups", deadline), "groups"), lights)
+        rows = group_rows(bridge.groups(deadline), lights)
         for row in rows:
             row["members"] = ", ".join(str(lights.get(lid, {}).get("name", lid)) for lid in row["lights"])
         columns = ["id", "name", "type", "members", "target"]
@@ -255,7 +248,7 @@ def check_bridge(bridge: HueBridge, settings: Settings, deadline: Deadline) -> N
 
 def check_v1(bridge: HueBridge, settings: Settings, deadline: Deadline) -> int:
     """The rest of `check` on a bridge the functions talk to over v1."""
-    lights = _resources(bridge.get("lights", deadline), "lights")
+    lights = bridge.lights(deadline)
     print(f"  ok    application key accepted; the bridge has {len(lights)} light(s)")
     inventory = Inventory()
     plan = inventory.plan(settings.target, bridge, deadline)

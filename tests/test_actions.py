@@ -9,13 +9,13 @@ import pytest
 import responses
 
 from huelights.actions import COLORLOOP, LIGHTS_OFF, LIGHTS_ON, Action, Inventory, Runner, action_for
-from huelights.bridge import HueBridge
 from tests.support.hue import (
     API,
     APP_KEY,
     GROUPS,
     FakeClock,
     all_lights,
+    clocked_bridge,
     hue_error,
     lights_with,
     make_settings,
@@ -25,7 +25,7 @@ from tests.support.hue import (
 
 def make_runner(clock: FakeClock, **overrides: Any) -> tuple[Runner, str]:
     settings = make_settings(**overrides)
-    bridge = HueBridge(settings, clock=clock, sleep=clock.sleep, jitter=lambda: 1.0)
+    bridge = clocked_bridge(settings, clock)
     return Runner(bridge, Inventory(clock), clock=clock, sleep=clock.sleep), str(settings.target)
 
 

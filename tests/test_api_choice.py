@@ -10,11 +10,11 @@ import responses
 
 from huelights.actions import LIGHTS_ON, Inventory, Runner
 from huelights.api_choice import ApiChoice, ApiRunner
-from huelights.bridge import Deadline, HueBridge
+from huelights.bridge import Deadline
 from huelights.errors import BridgeBusy, Unauthorized
 from huelights.runner_v2 import V2Runner
 from huelights.v2_client import V2Inventory
-from tests.support.hue import BRIDGE, FakeClock, make_settings
+from tests.support.hue import BRIDGE, FakeClock, clocked_bridge, make_settings
 from tests.support.v2_dump import HOME_GROUPED_LIGHT
 from tests.support.v2_mock import (
     BRIDGE_ID,
@@ -33,7 +33,7 @@ from tests.support.v2_mock import (
 
 def make_choice(clock: FakeClock, bridge_url: str = HTTPS_BRIDGE, api: str = "auto") -> ApiChoice:
     settings = make_settings(bridge_url=bridge_url, bridge_id=BRIDGE_ID, api=api, max_attempts=2)
-    return ApiChoice(settings, HueBridge(settings, clock=clock, sleep=clock.sleep, jitter=lambda: 1.0))
+    return ApiChoice(settings, clocked_bridge(settings, clock))
 
 
 @responses.activate
@@ -103,7 +103,7 @@ def test_a_rejected_key_is_reported_not_taken_for_a_v1_bridge(clock: FakeClock) 
 
 def make_api_runner(clock: FakeClock, api: str = "auto") -> ApiRunner:
     settings = make_settings(bridge_url=HTTPS_BRIDGE, bridge_id=BRIDGE_ID, api=api)
-    bridge = HueBridge(settings, clock=clock, sleep=clock.sleep, jitter=lambda: 1.0)
+    bridge = clocked_bridge(settings, clock)
     v1 = Runner(bridge, Inventory(clock), clock=clock, sleep=clock.sleep)
     v2 = V2Runner(bridge, V2Inventory(clock), v1_allowed=True, colorloop_saturation=254, clock=clock, sleep=clock.sleep)
     return ApiRunner(ApiChoice(settings, bridge), v1, v2, clock)

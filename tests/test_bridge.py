@@ -8,7 +8,7 @@ import pytest
 import requests
 import responses
 
-from huelights.bridge import Deadline, HueBridge
+from huelights.bridge import Deadline
 from huelights.errors import (
     BridgeBusy,
     BridgeRejected,
@@ -18,13 +18,9 @@ from huelights.errors import (
     ResourceNotFound,
     Unauthorized,
 )
-from tests.support.hue import API, APP_KEY, LIGHTS, FakeClock, hue_error, make_settings, success
+from tests.support.hue import API, APP_KEY, LIGHTS, FakeClock, hue_error, make_bridge, success
 
 LIGHT_STATE = f"{API}/lights/1/state"
-
-
-def make_bridge(clock: FakeClock, **overrides: object) -> HueBridge:
-    return HueBridge(make_settings(**overrides), clock=clock, sleep=clock.sleep, jitter=lambda: 1.0)
 
 
 @responses.activate

@@ -13,7 +13,6 @@ import ssl
 from pathlib import Path
 from typing import Any
 
-import functions_framework
 import pytest
 import requests
 
@@ -24,17 +23,9 @@ from devstack.stack.simulated import SIM_APP_KEY, bridge_ports, start_simulated_
 from devstack.web import WsgiServer
 from huelights.bridge import Deadline, HueBridge
 from huelights.config import load_settings
-from tests.support.servers import APP_KEY, REPO, RunningBridge, bridge_pki
+from tests.support.servers import APP_KEY, RunningBridge, bridge_pki, function_client
 
 TIMEOUT = 10
-
-
-def _function(target: str, monkeypatch: pytest.MonkeyPatch, **env: str) -> Any:
-    for name in ("HUE_CA_BUNDLE", "HUE_BRIDGE_ID", "TRIGGER_TOKEN", "HUE_TARGET"):
-        monkeypatch.delenv(name, raising=False)
-    for name, value in {"HUE_APP_KEY": APP_KEY, "HUE_MAX_ATTEMPTS": "1", "HUE_VERIFY_DELAY": "0", **env}.items():
-        monkeypatch.setenv(name, value)
-    return functions_framework.create_app(target, str(REPO / "functions" / target / "main.py")).test_client()
 
 
 def _lights_on(sim: RunningBridge) -> bool:
@@ -89,7 +80,7 @@ def test_a_gen2_bridge_answers_https_from_a_bare_address_and_plain_http(
     sim.bridge.set_rate_limits(enabled=False)  # two group commands within a second
     for settings in (bare, {"HUE_BRIDGE": sim.http_url}):
         _switch_off(sim)
-        client = _function("lights_on", monkeypatch, **settings)
+        client = function_client("lights_on", monkeypatch, **settings)
         response = client.post("/", json={})
         assert response.status_code == 200, (settings, response.get_data(as_text=True))
         assert _lights_on(sim)
@@ -100,7 +91,7 @@ def test_a_bridge_pro_answers_plain_http_with_use_https_and_works_over_https(
     sim: RunningBridge, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _switch_off(sim)
-    plain = _function("lights_on", monkeypatch, HUE_BRIDGE=sim.http_url)
+    plain = function_client("lights_on", monkeypatch, HUE_BRIDGE=sim.http_url)
     refused = plain.post("/", json={})
     text = refused.get_data(as_text=True)
     assert refused.status_code == 500, text
@@ -109,7 +100,7 @@ def test_a_bridge_pro_answers_plain_http_with_use_https_and_works_over_https(
     assert APP_KEY not in text
     assert sim.bridge.requests() == [] and not _lights_on(sim), "a 301 is not followed"
 
-    over_https = _function("lights_on", monkeypatch, **sim.hue_env)
+    over_https = function_client("lights_on", monkeypatch, **sim.hue_env)
     response = over_https.post("/", json={})
     assert response.status_code == 200, response.get_data(as_text=True)
     assert _lights_on(sim)
@@ -119,7 +110,7 @@ def test_a_bridge_pro_answers_plain_http_with_use_https_and_works_over_https(
 def test_a_round_bridge_works_with_http_and_has_no_https(sim: RunningBridge, monkeypatch: pytest.MonkeyPatch) -> None:
     assert sim.url.startswith("http://") and sim.served.https is None and sim.ca_bundle is None
     _switch_off(sim)
-    client = _function("lights_on", monkeypatch, HUE_BRIDGE=sim.url)
+    client = function_client("lights_on", monkeypatch, HUE_BRIDGE=sim.url)
     response = client.post("/", json={})
     assert response.status_code == 200, response.get_data(as_text=True)
     assert _lights_on(sim)
@@ -141,7 +132,7 @@ def test_a_wrong_certificate_is_a_500_naming_the_cause_and_no_request_reaches_th
     sim: RunningBridge, monkeypatch: pytest.MonkeyPatch, settings: dict[str, str], cause: str
 ) -> None:
     env = {**sim.hue_env, **settings}
-    client = _function("lights_off", monkeypatch, **{k: v for k, v in env.items() if v})
+    client = function_client("lights_off", monkeypatch, **{k: v for k, v in env.items() if v})
     response = client.post("/", json={})
     text = response.get_data(as_text=True)
     assert response.status_code == 500, text
@@ -193,7 +184,7 @@ def test_a_client_that_connects_and_stays_silent_does_not_stall_the_https_bridge
     assert sim.served.https is not None
     with socket.create_connection(("127.0.0.1", sim.served.https.port), timeout=TIMEOUT):
         _switch_off(sim)
-        client = _function("lights_on", monkeypatch, **sim.hue_env, HUE_READ_TIMEOUT="2")
+        client = function_client("lights_on", monkeypatch, **sim.hue_env, HUE_READ_TIMEOUT="2")
         response = client.post("/", json={})
     assert response.status_code == 200, response.get_data(as_text=True)
     assert _lights_on(sim)

@@ -11,11 +11,10 @@ import pytest
 import responses
 
 from huelights.actions import COLORLOOP, LIGHTS_OFF, LIGHTS_ON, Action, colorloop_action
-from huelights.bridge import HueBridge
 from huelights.config import parse_target
 from huelights.runner_v2 import V2Runner
 from huelights.v2_client import V2Inventory
-from tests.support.hue import APP_KEY, FakeClock, make_settings, success
+from tests.support.hue import APP_KEY, FakeClock, clocked_bridge, make_settings, success
 from tests.support.v2_dump import (
     ALL_LIGHTS_BY_V1,
     COLOUR_NO_EFFECTS,
@@ -54,7 +53,7 @@ V1_LOOPING = {"120": {"name": "Device 6", "state": {"on": True, "effect": "color
 
 def make_runner(clock: FakeClock, *, v1_allowed: bool = True, **overrides: Any) -> V2Runner:
     settings = make_settings(bridge_url=HTTPS_BRIDGE, bridge_id=BRIDGE_ID, **overrides)
-    bridge = HueBridge(settings, clock=clock, sleep=clock.sleep, jitter=lambda: 1.0)
+    bridge = clocked_bridge(settings, clock)
     return V2Runner(
         bridge,
         V2Inventory(clock),

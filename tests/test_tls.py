@@ -17,9 +17,7 @@ import threading
 import tomllib
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
-import functions_framework
 import pytest
 from werkzeug.serving import make_server
 
@@ -28,6 +26,7 @@ from devstack.bridge.tls import NOT_A_BRIDGE_ID, OTHER_BRIDGE_ID, TestPKI
 from huelights.bridge import Deadline, HueBridge
 from huelights.config import load_settings
 from huelights.errors import BridgeBusy, BridgeRejected, BridgeUnreachable, PermanentBridgeError
+from tests.support.servers import function_client
 from tests.support.tls_server import HueLikeServer, serve
 
 BRIDGE_ID = "001788fffe6a2b3c"
@@ -262,14 +261,6 @@ def test_a_caller_cannot_turn_verification_off_or_widen_the_trust(served: HueLik
 # ----- through a function -------------------------------------------------------------------------------
 
 
-def _function(target: str, monkeypatch: pytest.MonkeyPatch, **env: str) -> Any:
-    for name in ("HUE_CA_BUNDLE", "HUE_BRIDGE_ID", "TRIGGER_TOKEN", "HUE_TARGET"):
-        monkeypatch.delenv(name, raising=False)
-    for name, value in {"HUE_APP_KEY": APP_KEY, "HUE_MAX_ATTEMPTS": "1", "HUE_VERIFY_DELAY": "0", **env}.items():
-        monkeypatch.setenv(name, value)
-    return functions_framework.create_app(target, str(ROOT / "functions" / target / "main.py")).test_client()
-
-
 @pytest.fixture
 def simulated_over_tls(pki: TestPKI) -> Iterator[tuple[str, SimulatedBridge]]:
     """The simulated bridge behind a Bridge Pro-style chain (leaf via an intermediate the server sends)."""
@@ -289,7 +280,7 @@ def test_a_function_switches_the_lights_over_verified_https_from_a_bare_address(
     simulated_over_tls: tuple[str, SimulatedBridge], test_root: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     address, bridge = simulated_over_tls
-    client = _function("lights_off", monkeypatch, HUE_BRIDGE=address, HUE_CA_BUNDLE=str(test_root))
+    client = function_client("lights_off", monkeypatch, APP_KEY, HUE_BRIDGE=address, HUE_CA_BUNDLE=str(test_root))
     response = client.post("/", json={})
     assert response.status_code == 200, response.get_data(as_text=True)
     assert all(light["state"]["on"] is False for light in bridge.snapshot()["lights"].values())
@@ -300,8 +291,8 @@ def test_a_function_switches_the_lights_over_verified_https_from_a_bare_address(
 def test_a_function_answers_500_naming_the_certificate_problem(
     served: HueLikeServer, test_root: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    client = _function(
-        "lights_on", monkeypatch, HUE_BRIDGE=served.url, HUE_CA_BUNDLE=str(test_root), HUE_BRIDGE_ID=BRIDGE_ID
+    client = function_client(
+        "lights_on", monkeypatch, APP_KEY, HUE_BRIDGE=served.url, HUE_CA_BUNDLE=str(test_root), HUE_BRIDGE_ID=BRIDGE_ID
     )
     response = client.post("/", json={})
     text = response.get_data(as_text=True)

@@ -10,14 +10,10 @@ from typing import Any
 import pytest
 import responses
 
-from huelights.bridge import Deadline, HueBridge
+from huelights.bridge import Deadline
 from huelights.errors import BridgeBusy, PermanentBridgeError
 from huelights.transport import MAX_RESPONSE_BYTES, HttpAnswer
-from tests.support.hue import API, APP_KEY, FakeClock, make_settings
-
-
-def make_bridge(clock: FakeClock, **overrides: object) -> HueBridge:
-    return HueBridge(make_settings(**overrides), clock=clock, sleep=clock.sleep, jitter=lambda: 1.0)
+from tests.support.hue import API, APP_KEY, FakeClock, make_bridge
 
 
 @pytest.mark.parametrize(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from huelights.bridge import HueBridge
 from huelights.config import Settings, load_settings, parse_target
 
 BRIDGE = "http://127.0.0.1:9"  # loopback, and nothing listens on the discard port: `responses` answers instead
@@ -74,6 +75,15 @@ def make_settings(**overrides: Any) -> Settings:
     if isinstance(fields.get("target"), str):
         fields["target"] = parse_target(fields["target"])
     return Settings(**{**settings.__dict__, **fields})
+
+
+def clocked_bridge(settings: Settings, clock: FakeClock) -> HueBridge:
+    """A bridge client that waits on the fake clock and always backs off the full delay (jitter 1.0)."""
+    return HueBridge(settings, clock=clock, sleep=clock.sleep, jitter=lambda: 1.0)
+
+
+def make_bridge(clock: FakeClock, **overrides: Any) -> HueBridge:
+    return clocked_bridge(make_settings(**overrides), clock)
 
 
 def success(*pairs: tuple[str, Any]) -> list[dict[str, Any]]:

@@ -16,6 +16,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+import functions_framework
+import pytest
 
 from devstack.bridge import BridgeServer, SimulatedBridge
 from devstack.bridge.modes import DEFAULT_MODE, ServedBridge, bridge_id_of, serve_bridge
@@ -33,6 +37,7 @@ __all__ = [
     "RunningBridge",
     "bridge_pki",
     "free_port",
+    "function_client",
     "group_alive",
     "press_link_button_after_polls",
     "serve_simulated_bridge",
@@ -95,6 +100,16 @@ def serve_simulated_bridge(mode: str = DEFAULT_MODE) -> Iterator[RunningBridge]:
     pki = None if mode == "round" else bridge_pki(bridge_id_of(bridge))
     with tempfile.TemporaryDirectory(prefix="sim-") as folder, serve_bridge(bridge, mode, pki=pki) as served:
         yield RunningBridge(bridge, served, served.write_root(Path(folder) / "test-root.pem"))
+
+
+def function_client(target: str, monkeypatch: pytest.MonkeyPatch, app_key: str = APP_KEY, **env: str) -> Any:
+    """A function's test client against a served bridge: only the settings given (no token, target `all`),
+    one attempt per call and no verify delay, so that a refused bridge fails at once."""
+    for name in ("HUE_CA_BUNDLE", "HUE_BRIDGE_ID", "TRIGGER_TOKEN", "HUE_TARGET"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in {"HUE_APP_KEY": app_key, "HUE_MAX_ATTEMPTS": "1", "HUE_VERIFY_DELAY": "0", **env}.items():
+        monkeypatch.setenv(name, value)
+    return functions_framework.create_app(target, str(REPO / "functions" / target / "main.py")).test_client()
 
 
 def press_link_button_after_polls(sim: RunningBridge, polls: int) -> threading.Thread:
