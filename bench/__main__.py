@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench import environment, report
+from bench import api_cost, environment, report
 from bench.environment import BASELINE, FUNCTIONS, Environment
 from bench.measure import GROUP_TARGET, LIGHTS_TARGET, MEMORY_AGE_SECONDS, Bench, MeasureError
 
@@ -34,6 +34,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5, help="bridge-cost runs (a cold and warm actions each)")
     parser.add_argument("--cold-repeats", type=int, default=15, help="cold starts per program (cheap, noisy)")
+    parser.add_argument(
+        "--api-repeats", type=int, default=3, help="processes per action and API (off/on/colorloop x v2/v1 HTTPS/HTTP)"
+    )
     parser.add_argument("--warm-actions", type=int, default=2, help="warm actions after each cold one")
     parser.add_argument("--latency", type=float, default=0.05, help="simulated bridge latency per request (s)")
     parser.add_argument("--load-calls", type=int, default=200, help="concurrent calls per burst")
@@ -56,13 +59,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.smoke:
         args.repeats, args.cold_repeats, args.warm_actions, args.load_calls, args.load_bursts = 1, 1, 1, 5, 1
+        args.api_repeats = 1
         args.call_timeout, args.stop_timeout, args.memory_age = 3.0, 2.0, 0.0
         args.current_env = args.no_warmup = True
         if not any(item.startswith("HUE_VERIFY_DELAY=") for item in args.env):
             args.env.insert(0, "HUE_VERIFY_DELAY=0")  # the harness, not the figures: skip the deliberate 1 s
-    counts = (args.repeats, args.cold_repeats, args.warm_actions, args.load_calls, args.load_bursts)
+    counts = (args.repeats, args.cold_repeats, args.api_repeats, args.warm_actions, args.load_calls, args.load_bursts)
     if min(counts) < 1:
-        parser.error("--repeats, --cold-repeats, --warm-actions, --load-calls and --load-bursts must be at least 1")
+        parser.error("every --*-repeats, --warm-actions, --load-calls and --load-bursts must be at least 1")
     for item in args.env:
         if "=" not in item:
             parser.error(f"--env {item!r}: expected KEY=VALUE")
@@ -100,6 +104,8 @@ def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
             progress(f"bridge cost at {args.latency * 1000:.0f} ms a request, round {rep + 1} of {args.repeats}")
             bridge["group"].append(bench.bridge_cost(GROUP_TARGET, args.warm_actions, args.latency))
             bridge["lights"].append(bench.bridge_cost(LIGHTS_TARGET, args.warm_actions, args.latency))
+        progress(f"requests and latency per action and API, {args.api_repeats} round(s) of 9 processes")
+        api = api_cost.measure(bench, args.api_repeats, args.warm_actions, args.latency)
         throughput = {}
         for name in ("colorloop", BASELINE):
             progress(f"{args.load_bursts} burst(s) of {args.load_calls} concurrent calls, {name}")
@@ -108,13 +114,14 @@ def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
             )
     finally:
         bench.close()
-    figures, targets = report.summarize(cold, bridge, throughput, env.weight, LIGHT_INTERVAL_SECONDS)
+    figures, targets = report.summarize(cold, bridge, throughput, env.weight, LIGHT_INTERVAL_SECONDS, api)
     return {
         "schema": 1,
         "generated_at": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "machine": machine,
         "settings": {
             "repeats": args.repeats,
+            "api_repeats": args.api_repeats,
             "cold_repeats": args.cold_repeats,
             "warm_actions": args.warm_actions,
             "latency_s": args.latency,

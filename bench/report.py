@@ -10,12 +10,11 @@ those records, so a figure is judged in one place.
 
 from __future__ import annotations
 
-import statistics
-from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
+from bench import api_report
 from bench.environment import BASELINE, FUNCTIONS
+from bench.targets import Target, mb, median, mib, ms, paced_floor, ratio_of, ratio_target
 
 COLD_START_LIMIT = 1.10
 MEMORY_LIMIT = 1.10
@@ -24,32 +23,11 @@ LATENCY_LIMIT = 1.2
 WARM_GROUP_REQUESTS = 2  # one group action and one read-back
 BRIDGE_LIGHT_COMMANDS_PER_SECOND = 10
 BRIDGE_GROUP_COMMANDS_PER_SECOND = 1
-BRIDGE_COST_HEADING = "bridge cost per colorloop action (baseline = floor: requests x latency)"
+BRIDGE_COST_HEADING = "bridge cost per colorloop action, v1 over HTTP (baseline = floor: requests x latency)"
 THROUGHPUT_HEADING = "bursts of concurrent external colorloop calls (the load test's shape)"
 
 
-def median(values: Sequence[float]) -> float:
-    return float(statistics.median(values))
-
-
-def _ratio(value: float, baseline: float) -> float:
-    return round(value / baseline, 3) if baseline else float("inf")
-
-
 # ----- figures: medians of the raw runs ---------------------------------------------------------------
-
-
-def paced_floor(sequence: list[str], latency: float, light_interval: float) -> float:
-    """The least time `sequence` can take: each request's latency, plus the wait the client's pacing
-    (the bridge's 10 light commands a second) adds between consecutive light commands."""
-    floor = len(sequence) * latency
-    previous_was_light = False
-    for request in sequence:
-        is_light = request.startswith("PUT /lights/")
-        if is_light and previous_was_light:
-            floor += max(0.0, light_interval - latency)
-        previous_was_light = is_light
-    return floor
 
 
 def cold_start_figures(runs: list[dict[str, Any]]) -> dict[str, Any]:
@@ -85,9 +63,9 @@ def action_figures(actions: list[dict[str, Any]], latency: float, wait: float, l
         "seconds_runs": [round(a["seconds"], 4) for a in actions],
         "floor_s": round(len(sequence) * latency, 4),
         "paced_floor_s": paced,
-        "ratio_to_paced_floor": _ratio(seconds, paced),
+        "ratio_to_paced_floor": ratio_of(seconds, paced),
         "design_floor_s": round(paced + wait, 4),
-        "ratio_to_design_floor": _ratio(seconds, paced + wait),
+        "ratio_to_design_floor": ratio_of(seconds, paced + wait),
     }
 
 
@@ -117,75 +95,6 @@ def throughput_figures(bursts: list[dict[str, Any]]) -> dict[str, Any]:
 # ----- targets: one record per figure -----------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Target:
-    """One row of the table; `passed` None marks a figure shown for context, not judged."""
-
-    key: str  # stable name in the JSON
-    name: str  # the table's label
-    figure: str  # what is measured, in words (the JSON's `figure`)
-    measured: float
-    baseline: float | None
-    unit: str
-    shown: tuple[str, str]  # measured and baseline as the table prints them
-    ratio: float | None
-    target: str  # the target as the table prints it
-    passed: bool | None
-    note: str = ""
-    limit: float | None = None  # the ratio limit, when the target is one
-    details: dict[str, Any] = field(default_factory=dict)  # further ratios, kept in the JSON
-
-    @property
-    def verdict(self) -> str:
-        return "" if self.passed is None else "pass" if self.passed else "MISS"
-
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "key": self.key,
-            "figure": self.figure,
-            "value": self.measured,
-            "baseline": self.baseline,
-            "unit": self.unit,
-            "ratio": self.ratio,
-            "limit": self.limit,
-            "passed": self.passed,
-            **self.details,
-        }
-
-
-def _ms(seconds: float) -> str:
-    return f"{seconds * 1000:.0f} ms"
-
-
-def _mib(kib: float) -> str:
-    return f"{kib / 1024:.1f} MiB"
-
-
-def _mb(size: float) -> str:
-    return f"{size / 1_000_000:.2f} MB"
-
-
-def ratio_target(
-    key: str, name: str, figure: str, measured: float, baseline: float, limit: float, unit: str, **rest: Any
-) -> Target:
-    """A figure that passes when it is at most `limit` times its baseline."""
-    ratio = _ratio(measured, baseline)
-    passed = ratio <= limit
-    return Target(
-        key,
-        name,
-        figure,
-        measured,
-        baseline,
-        unit,
-        ratio=ratio,
-        target=f"<= {limit:.2f}",
-        passed=passed,
-        limit=limit,
-        **rest,
-    )
-
-
 def cold_start_ready(name: str, figures: dict[str, Any]) -> Target:
     mine, base = figures["cold_start"][name], figures["cold_start"][BASELINE]
     return ratio_target(
@@ -196,15 +105,15 @@ def cold_start_ready(name: str, figures: dict[str, Any]) -> Target:
         base["ready_s"],
         COLD_START_LIMIT,
         "s",
-        shown=(_ms(mine["ready_s"]), _ms(base["ready_s"])),
-        note=f"CPU {_ms(mine['cpu_s'])} vs {_ms(base['cpu_s'])}",
-        details={"cpu_ratio": _ratio(mine["cpu_s"], base["cpu_s"])},
+        shown=(ms(mine["ready_s"]), ms(base["ready_s"])),
+        note=f"CPU {ms(mine['cpu_s'])} vs {ms(base['cpu_s'])}",
+        details={"cpu_ratio": ratio_of(mine["cpu_s"], base["cpu_s"])},
     )
 
 
 def cold_start_action(name: str, figures: dict[str, Any]) -> Target:
     mine, base = figures["cold_start"][name], figures["cold_start"][BASELINE]
-    less_wait = _ratio(mine["action_less_wait_s"], base["action_s"])
+    less_wait = ratio_of(mine["action_less_wait_s"], base["action_s"])
     wait = mine["deliberate_wait_s"]
     return ratio_target(
         f"cold_start.{name}.action",
@@ -214,15 +123,15 @@ def cold_start_action(name: str, figures: dict[str, Any]) -> Target:
         base["action_s"],
         COLD_START_LIMIT,
         "s",
-        shown=(_ms(mine["action_s"]), _ms(base["action_s"])),
-        note=f"less the {_ms(wait)} verify delay: ratio {less_wait:.2f}" if wait else "",
+        shown=(ms(mine["action_s"]), ms(base["action_s"])),
+        note=f"less the {ms(wait)} verify delay: ratio {less_wait:.2f}" if wait else "",
         details={"less_wait_ratio": less_wait},
     )
 
 
 def peak_memory(name: str, figures: dict[str, Any]) -> Target:
     mine, base = figures["memory"][name], figures["memory"][BASELINE]
-    pss = _ratio(mine["pss_kib"], base["pss_kib"])
+    pss = ratio_of(mine["pss_kib"], base["pss_kib"])
     return ratio_target(
         f"memory.{name}.peak_rss",
         f"peak RSS after first action, {name}",
@@ -231,7 +140,7 @@ def peak_memory(name: str, figures: dict[str, Any]) -> Target:
         base["peak_rss_kib"],
         MEMORY_LIMIT,
         "KiB",
-        shown=(_mib(mine["peak_rss_kib"]), _mib(base["peak_rss_kib"])),
+        shown=(mib(mine["peak_rss_kib"]), mib(base["peak_rss_kib"])),
         note=f"PSS ratio {pss:.2f}",
         details={"pss_ratio": pss},
     )
@@ -239,7 +148,7 @@ def peak_memory(name: str, figures: dict[str, Any]) -> Target:
 
 def image_weight(figures: dict[str, Any]) -> Target:
     weight = figures["image_weight"]
-    added = ", ".join(f"{n} {_mb(b)}" for n, b in weight["added_distributions"].items()) or "none"
+    added = ", ".join(f"{n} {mb(b)}" for n, b in weight["added_distributions"].items()) or "none"
     return ratio_target(
         "image_weight",
         "image weight (runtime install + /app)",
@@ -248,7 +157,7 @@ def image_weight(figures: dict[str, Any]) -> Target:
         weight["baseline_bytes"],
         IMAGE_LIMIT,
         "bytes",
-        shown=(_mb(weight["image_bytes"]), _mb(weight["baseline_bytes"])),
+        shown=(mb(weight["image_bytes"]), mb(weight["baseline_bytes"])),
         note=f"added: {added}",
     )
 
@@ -256,8 +165,8 @@ def image_weight(figures: dict[str, Any]) -> Target:
 def action_latency(kind: str, run: str, figures: dict[str, Any]) -> Target:
     entry = figures["bridge_cost"][kind]
     mine, wait = entry[run], entry["deliberate_wait_s"]
-    waits = "pacing" + (f" + {_ms(wait)} verify delay" if wait else "")
-    design = f"{_ms(mine['design_floor_s'])}, ratio {mine['ratio_to_design_floor']:.2f}"
+    waits = "pacing" + (f" + {ms(wait)} verify delay" if wait else "")
+    design = f"{ms(mine['design_floor_s'])}, ratio {mine['ratio_to_design_floor']:.2f}"
     return ratio_target(
         f"bridge_cost.{kind}.{run}.latency",
         f"{entry['target']}, {run}",
@@ -266,7 +175,7 @@ def action_latency(kind: str, run: str, figures: dict[str, Any]) -> Target:
         mine["floor_s"],
         LATENCY_LIMIT,
         "s",
-        shown=(_ms(mine["seconds"]), _ms(mine["floor_s"])),
+        shown=(ms(mine["seconds"]), ms(mine["floor_s"])),
         note=f"{mine['requests']} requests; floor with {waits}: {design}",
         details={
             "ratio_to_paced_floor": mine["ratio_to_paced_floor"],
@@ -303,7 +212,7 @@ def answered_per_second(figures: dict[str, Any]) -> Target:
         base["answered_per_second"],
         "calls/s",
         shown=(f"{mine['answered_per_second']:.0f}/s", f"{base['answered_per_second']:.0f}/s"),
-        ratio=_ratio(mine["answered_per_second"], base["answered_per_second"]),
+        ratio=ratio_of(mine["answered_per_second"], base["answered_per_second"]),
         target="-",
         passed=None,
         note=f"failed calls: {mine['failed_calls']} of {mine['calls_sent']} "
@@ -363,7 +272,8 @@ def sections(figures: dict[str, Any]) -> list[tuple[str, list[Target]]]:
         if BASELINE in figures["throughput"]:
             load.append(answered_per_second(figures))
         load += [bridge_within_limits(figures), every_call_answered(figures)]
-    return [("", startup), (BRIDGE_COST_HEADING, bridge), (THROUGHPUT_HEADING, load)]
+    api = api_report.section(figures["api_cost"]) if "api_cost" in figures else []
+    return [("", startup), (BRIDGE_COST_HEADING, bridge), (api_report.HEADING, api), (THROUGHPUT_HEADING, load)]
 
 
 def judged(figures: dict[str, Any]) -> list[Target]:
@@ -376,6 +286,7 @@ def summarize(
     throughput: dict[str, list[dict[str, Any]]],
     weight: dict[str, Any],
     light_interval: float,
+    api: dict[str, Any] | None = None,
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     figures: dict[str, Any] = {
         "cold_start": {name: cold_start_figures(runs) for name, runs in cold.items()},
@@ -384,6 +295,8 @@ def summarize(
         "bridge_cost": {kind: bridge_cost_figures(reps, light_interval) for kind, reps in bridge.items()},
         "throughput": {name: throughput_figures(bursts) for name, bursts in throughput.items()},
     }
+    if api is not None:
+        figures["api_cost"] = api_report.figures(api, light_interval)
     return figures, [target.as_json() for target in judged(figures)]
 
 
@@ -404,7 +317,8 @@ def heading(report: dict[str, Any]) -> list[str]:
         f"huelights bench, {report['generated_at']}: {machine['nproc']} cores {machine['cpu_model']}, "
         f"{machine['memory_gib']} GiB, Python {machine['python']}, functions-framework "
         f"{machine['functions_framework']}; medians of {settings['cold_repeats']} cold starts and "
-        f"{settings['repeats']} bridge-cost runs; memory read at {settings['memory_age_s']:g} s of process age; "
+        f"{settings['repeats']} bridge-cost runs, {settings.get('api_repeats', '-')} per action and API; "
+        f"memory read at {settings['memory_age_s']:g} s of process age; "
         f"load average at start {machine['load_average_at_start'][0]}",
         f"runtime: {report['figures']['image_weight']['method']}",
         "",
