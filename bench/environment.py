@@ -137,6 +137,9 @@ def prepare(work: Path, *, fresh: bool, library: Path | None = None, lock: Path 
             environment.weight.update(image_weight.measure(FUNCTIONS, pin))
         except image_engine.EngineUnavailable as unavailable:
             environment.weight["method"] += f" (no real images: {unavailable})"
+        except image_engine.EngineFailed as failed:
+            # E.g. podman's "layer not known" when another build ran at the same time: one line, not a traceback.
+            raise SetupError(f"building the real images failed: {str(failed).splitlines()[0]}") from None
     return environment
 
 

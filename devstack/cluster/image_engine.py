@@ -49,6 +49,10 @@ class EngineUnavailable(RuntimeError):
     """No container engine can be had on this machine; the message says why."""
 
 
+class EngineFailed(RuntimeError):
+    """An engine command failed (a build, a mount, the sandbox); the message ends with its error output."""
+
+
 def _run(args: Sequence[str], timeout: float, **kwargs: Any) -> subprocess.CompletedProcess[str]:
     return subprocess.run(list(args), capture_output=True, text=True, timeout=timeout, check=False, **kwargs)  # noqa: S603
 
@@ -56,7 +60,7 @@ def _run(args: Sequence[str], timeout: float, **kwargs: Any) -> subprocess.Compl
 def _checked(args: Sequence[str], timeout: float, **kwargs: Any) -> str:
     result = _run(args, timeout, **kwargs)
     if result.returncode != 0:
-        raise RuntimeError(f"{' '.join(args[:3])} ... failed ({result.returncode}):\n{result.stderr[-3000:]}")
+        raise EngineFailed(f"{' '.join(args[:3])} ... failed ({result.returncode}):\n{result.stderr[-3000:]}")
     return result.stdout
 
 
@@ -258,7 +262,7 @@ def run(
         child_pid = int(json.loads(_read_until_closed(info_read, START_TIMEOUT) or b"{}").get("child-pid", 0))
         if not child_pid:
             process.wait(timeout=30)
-            raise RuntimeError(f"bwrap did not start the image (exit {process.returncode})")
+            raise EngineFailed(f"bwrap did not start the image (exit {process.returncode})")
         yield Running(process, child_pid)
     finally:
         if process.poll() is None:
