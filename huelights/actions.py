@@ -5,7 +5,7 @@ light. Every action is verified by reading the lights back, because a bridge can
 in a broadcast and a bulb that was just powered applies its power-on setting after the command; lights
 that read back wrong get individual re-sends until they are right or the time budget is spent.
 
-That loop (ActionRun) is shared by both APIs: `_V1Run` below speaks CLIP v1, runner_v2 speaks v2.
+That loop (ActionRun) is shared by both APIs: `_V1Run` below speaks CLIP v1, huelights.v2.runner speaks v2.
 """
 
 from __future__ import annotations

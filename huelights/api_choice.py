@@ -20,10 +20,10 @@ from huelights.actions import Action, Inventory, Outcome, Result, Runner, timed
 from huelights.bridge import Deadline, HueBridge
 from huelights.config import Settings, Target
 from huelights.errors import BridgeError, PermanentBridgeError
-from huelights.runner_v2 import V2Runner
-from huelights.v2_client import RESOURCE_ROOT, V2Inventory
-from huelights.v2_envelope import read_answer
-from huelights.v2_resources import parse_resources
+from huelights.v2.client import RESOURCE_ROOT, V2Inventory
+from huelights.v2.envelope import read_answer
+from huelights.v2.resources import parse_resources
+from huelights.v2.runner import V2Runner
 
 ApiName = Literal["v1", "v2"]
 PROBE_PATH = f"{RESOURCE_ROOT}/bridge"

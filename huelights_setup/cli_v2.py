@@ -17,10 +17,10 @@ from huelights.api_choice import ApiChoice, ApiName
 from huelights.bridge import Deadline, HueBridge
 from huelights.config import Settings, Target, parse_target
 from huelights.errors import ConfigError, TargetNotFound
-from huelights.v2_client import V2Client, V2Inventory
-from huelights.v2_inventory import V2Target, group_light_ids, light_name, light_names, light_order, resolve_target
-from huelights.v2_plan import CONNECTED, ActionName, LightStep, V2Plan, judge, plan_action
-from huelights.v2_resources import Group, Light, Powerup, Resources
+from huelights.v2.client import V2Client, V2Inventory
+from huelights.v2.inventory import V2Target, group_light_ids, light_name, light_names, light_order, resolve_target
+from huelights.v2.plan import CONNECTED, ActionName, LightStep, V2Plan, judge, plan_action
+from huelights.v2.resources import Group, Light, Powerup, Resources
 from huelights_setup.cli_bridge import PROG, say, table
 
 ACTION_NAMES: tuple[ActionName, ...] = ("lights_off", "lights_on", "colorloop")

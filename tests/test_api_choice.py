@@ -12,8 +12,8 @@ from huelights.actions import LIGHTS_ON, Inventory, Runner
 from huelights.api_choice import ApiChoice, ApiRunner
 from huelights.bridge import Deadline
 from huelights.errors import BridgeBusy, Unauthorized
-from huelights.runner_v2 import V2Runner
-from huelights.v2_client import V2Inventory
+from huelights.v2.client import V2Inventory
+from huelights.v2.runner import V2Runner
 from tests.support.hue import BRIDGE, FakeClock, clocked_bridge, make_settings
 from tests.support.v2_dump import HOME_GROUPED_LIGHT
 from tests.support.v2_mock import (

@@ -15,9 +15,9 @@ from werkzeug.test import Client
 from devstack.bridge import DEFAULT_CONFIG, V2_SHOWCASE_CONFIG, SimulatedBridge
 from devstack.bridge.resources_v2 import Ids
 from huelights.config import parse_target
-from huelights.v2_inventory import resolve_target
-from huelights.v2_plan import evaluate, evaluate_v1, plan_action
-from huelights.v2_resources import parse_resources
+from huelights.v2.inventory import resolve_target
+from huelights.v2.plan import evaluate, evaluate_v1, plan_action
+from huelights.v2.resources import parse_resources
 from tests.support.aiohue_oracle import GroupedLightView, GroupView, LightView, V2View, assert_same_view
 
 KEY = "testkey"

@@ -28,8 +28,8 @@ from devstack.bridge.tls import TestPKI
 from huelights.actions import Inventory
 from huelights.bridge import Deadline, HueBridge
 from huelights.config import load_settings, parse_target
-from huelights.v2_inventory import resolve_target
-from huelights.v2_resources import parse_resources
+from huelights.v2.inventory import resolve_target
+from huelights.v2.resources import parse_resources
 from huelights_setup.cli import main
 from tests.support.servers import APP_KEY, REPO, RunningBridge, bridge_pki, free_port, press_link_button_after_polls
 

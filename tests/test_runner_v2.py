@@ -12,8 +12,8 @@ import responses
 
 from huelights.actions import COLORLOOP, LIGHTS_OFF, LIGHTS_ON, Action, colorloop_action
 from huelights.config import parse_target
-from huelights.runner_v2 import V2Runner
-from huelights.v2_client import V2Inventory
+from huelights.v2.client import V2Inventory
+from huelights.v2.runner import V2Runner
 from tests.support.hue import APP_KEY, FakeClock, clocked_bridge, make_settings, success
 from tests.support.v2_dump import (
     ALL_LIGHTS_BY_V1,

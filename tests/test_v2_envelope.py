@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import pytest
 
 from huelights.errors import BridgeBusy, BridgeRejected, ResourceNotFound, Unauthorized
-from huelights.v2_envelope import read_answer
+from huelights.v2.envelope import read_answer
 
 PUT = "PUT light/01b1da1b"
 RID = {"rid": "01b1da1b-2cb1-eb71-5391-63b5ae1ceb6c", "rtype": "light"}

@@ -6,8 +6,8 @@ import pytest
 
 from huelights.config import parse_target
 from huelights.errors import TargetNotFound
-from huelights.v2_inventory import V2Target, resolve_target
-from huelights.v2_resources import Resources, parse_resources
+from huelights.v2.inventory import V2Target, resolve_target
+from huelights.v2.resources import Resources, parse_resources
 from tests.support.v2_dump import (
     ALL_LIGHTS_BY_V1,
     COLOUR_NO_EFFECTS,

@@ -9,8 +9,8 @@ import pytest
 from huelights.actions import LightOutcome
 from huelights.config import parse_target
 from huelights.errors import ResourceNotFound
-from huelights.v2_inventory import resolve_target
-from huelights.v2_plan import (
+from huelights.v2.inventory import resolve_target
+from huelights.v2.plan import (
     V1_LOOP_UNCONFIRMED,
     ActionName,
     V2Plan,
@@ -20,7 +20,7 @@ from huelights.v2_plan import (
     outcome,
     plan_action,
 )
-from huelights.v2_resources import parse_resources
+from huelights.v2.resources import parse_resources
 from tests.support.v2_dump import (
     COLOUR_NO_EFFECTS,
     HOME_GROUPED_LIGHT,

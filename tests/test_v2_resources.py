@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from huelights.errors import BridgeBusy
-from huelights.v2_resources import Powerup, parse_resources
+from huelights.v2.resources import Powerup, parse_resources
 from tests.support.aiohue_oracle import aiohue_view, assert_same_view, document_counts
 from tests.support.v2_dump import (
     COLOUR_NO_EFFECTS,

@@ -21,8 +21,8 @@ from typing import Any
 
 from aiohue.v2 import HueBridgeV2
 
-from huelights.v2_inventory import group_light_ids
-from huelights.v2_resources import parse_resources
+from huelights.v2.inventory import group_light_ids
+from huelights.v2.resources import parse_resources
 
 # Kinds of resource the view covers, each also counted so a silently skipped resource shows.
 VIEW_TYPES = ("light", "device", "room", "zone", "grouped_light", "bridge_home", "zigbee_connectivity")

@@ -1,6 +1,6 @@
 """The three actions over CLIP v2, with the v1 runner's contract and its send / read back / re-send loop.
 
-What to send comes from v2_plan (one grouped_light PUT for a group's off / on; prism per light with `on`
+What to send comes from plan.py (one grouped_light PUT for a group's off / on; prism per light with `on`
 in the same body; v1 colorloop for a colour light without prism when v1 may be used), the loop from
 actions.ActionRun. A read-back is one `GET /clip/v2/resource/light`, plus one v1 `GET /lights` while a
 light looped through v1 is not yet confirmed (each API's effect is read through the API that set it),
@@ -21,9 +21,9 @@ from huelights.actions import Action, ActionRun, LightOutcome, Outcome, Result, 
 from huelights.bridge import AttributeResult, Deadline, HueBridge
 from huelights.config import Target
 from huelights.errors import BridgeError, BridgeRejected, ResourceNotFound, TargetNotFound
-from huelights.v2_client import V2Client, V2Inventory
-from huelights.v2_inventory import resolve_target
-from huelights.v2_plan import (
+from huelights.v2.client import V2Client, V2Inventory
+from huelights.v2.inventory import resolve_target
+from huelights.v2.plan import (
     CONNECTED,
     ActionName,
     LightStep,
@@ -35,7 +35,7 @@ from huelights.v2_plan import (
     outcome,
     plan_action,
 )
-from huelights.v2_resources import Resources, parse_resources
+from huelights.v2.resources import Resources, parse_resources
 
 ACTION_NAMES: frozenset[str] = frozenset({"lights_off", "lights_on", "colorloop"})
 # Statuses after which a light needs no further read-back in this invocation.

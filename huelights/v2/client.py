@@ -2,7 +2,7 @@
 
 Transport (TLS, budget, bounded retries, pacing) is HueBridge.request, shared with v1: both APIs drive
 the same Zigbee network, so a v2 light PUT and a v1 light PUT wait for the same pacer. What a v2 answer
-means (data, 207 warnings, error classes) is v2_envelope's.
+means (data, 207 warnings, error classes) is envelope.py's.
 """
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ from collections.abc import Callable
 from huelights.actions import INVENTORY_TTL_SECONDS
 from huelights.bridge import Deadline, HueBridge, PaceKind
 from huelights.errors import BridgeRejected, ResourceNotFound
-from huelights.v2_envelope import V2Answer, read_answer
-from huelights.v2_plan import V2Put
-from huelights.v2_resources import Resources, parse_resources
+from huelights.v2.envelope import V2Answer, read_answer
+from huelights.v2.plan import V2Put
+from huelights.v2.resources import Resources, parse_resources
 
 RESOURCE_ROOT = "/clip/v2/resource"
 # A grouped_light PUT is a Zigbee group command: the bridge takes about one a second.

@@ -16,7 +16,7 @@ from typing import TypeVar
 from huelights.actions import id_order
 from huelights.config import Target
 from huelights.errors import TargetNotFound
-from huelights.v2_resources import Group, Light, Resources
+from huelights.v2.resources import Group, Light, Resources
 
 ALL_GROUP_V1_ID = "0"
 _Resource = TypeVar("_Resource", Light, Group)

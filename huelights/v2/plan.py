@@ -18,8 +18,8 @@ from typing import Any, Literal
 
 from huelights.actions import FULL_SATURATION, Action, LightOutcome, LightStatus, colorloop_action
 from huelights.errors import ResourceNotFound
-from huelights.v2_inventory import V2Target, light_name
-from huelights.v2_resources import PRISM, Light, Resources
+from huelights.v2.inventory import V2Target, light_name
+from huelights.v2.resources import PRISM, Light, Resources
 
 ActionName = Literal["lights_off", "lights_on", "colorloop"]
 Effect = Literal["prism", "colorloop", "none"]
