@@ -121,7 +121,7 @@ class LocalGateway:
     """A WSGI app applying HTTPRoute objects; `targets` maps Knative Service names to local ports."""
 
     def __init__(self, routes: list[JsonDict], targets: Mapping[str, Target]) -> None:
-        self.routes = [route for route in routes if not _redirects_to_https(route)]
+        self.routes = [route for route in routes if not redirects_to_https(route)]
         self.targets = targets
         for route in self.routes:
             name = (route.get("metadata") or {}).get("name", "<unnamed>")
@@ -205,7 +205,7 @@ class LocalGateway:
         return response
 
 
-def _redirects_to_https(route: JsonDict) -> bool:
+def redirects_to_https(route: JsonDict) -> bool:
     rules = (route.get("spec") or {}).get("rules") or []
     return bool(rules) and all(
         any(f.get("type") == "RequestRedirect" and (f.get("requestRedirect") or {}).get("scheme") == "https"

@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 
 from devstack.bridge import SimulatedBridge
 from devstack.bridge.modes import DEFAULT_MODE, MODES
-from devstack.cluster.gateway import LocalGateway
+from devstack.cluster.gateway import LocalGateway, redirects_to_https
 from devstack.cluster.manifests import (
     ManifestError,
     PingSourceSpec,
@@ -138,7 +138,10 @@ def screen(
     for route in routes:
         spec = route.get("spec") or {}
         hosts = ",".join(spec.get("hostnames") or ["*"])
-        lines.append(f"  gateway     {url['gateway']:<24} HTTPRoute {route['metadata']['name']} (hosts {hosts})")
+        # The local gateway is one plain port standing for the HTTPS listener: the HTTP->HTTPS redirect
+        # route belongs to a listener it does not have.
+        served = "left out: the plain-HTTP listener's redirect" if redirects_to_https(route) else f"hosts {hosts}"
+        lines.append(f"  gateway     {url['gateway']:<24} HTTPRoute {route['metadata']['name']} ({served})")
     lines.append(f"  dashboard   {url['control']:<24} open it in a browser; POST /fire/<source>")
     lines += ["", "PingSources (from the manifests):"]
     for name, spec in sources.items():

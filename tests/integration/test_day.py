@@ -72,6 +72,9 @@ def test_a_day_of_the_local_stack(stack: Stack, api: str) -> None:
     assert told is not None and told[1] == stack.url("bridge-https"), stack.log.read_text()[:3000]
     ca_bundle = Path(told[2])
     assert ca_bundle.read_text().startswith("-----BEGIN CERTIFICATE-----")
+    # The start screen lists what the local gateway serves: the HTTPS route, not the plain listener's redirect.
+    assert "HTTPRoute colorloop (hosts colorloop.lab)" in stack.log.read_text()
+    assert "HTTPRoute colorloop-https-redirect (left out: the plain-HTTP listener's redirect)" in stack.log.read_text()
 
     # 22:30: the scheduled tick from the manifests turns every target light off.
     def scheduled_off() -> list[dict[str, Any]]:
