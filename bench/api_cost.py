@@ -24,7 +24,7 @@ import statistics
 import time
 from typing import Any
 
-from bench.measure import ACTION_GAP_SECONDS, GROUP_TARGET, Bench, MeasureError
+from bench.measure import GROUP_TARGET, Bench, MeasureError
 from devstack.bridge import SimulatedBridge
 from devstack.stack import load
 
@@ -117,16 +117,7 @@ def action_runs(bench: Bench, transport: str, action: str, warm_actions: int, la
     try:
         with bench.running(bench.env.programs[action], extra) as running:
             bench.wait_ready(running)
-            for index in range(1 + warm_actions):
-                if index:
-                    time.sleep(ACTION_GAP_SECONDS)
-                before = len(bench.bridge.requests())
-                started = time.perf_counter()
-                _, outcome = bench.fire(running)
-                seconds = time.perf_counter() - started
-                log = bench.bridge.requests()[before:]
-                if outcome.get("result") != "ok":
-                    raise MeasureError(f"{action} over {transport}: action {index} did not succeed: {outcome}")
+            for index, seconds, log, _ in bench.timed_actions(running, 1 + warm_actions, f"{action} over {transport}"):
                 actions.append(
                     {
                         "run": "cold" if index == 0 else "warm",

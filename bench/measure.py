@@ -231,6 +231,23 @@ class Bench:
             "bridge_requests": bridge_requests,
         }
 
+    def timed_actions(
+        self, running: Running, count: int, what: str
+    ) -> Iterator[tuple[int, float, list[dict[str, Any]], dict[str, Any]]]:
+        """Fire `count` actions ACTION_GAP_SECONDS apart; for each: its index, round trip, the bridge's log
+        of its requests and its outcome. An action that does not succeed ends the measurement."""
+        for index in range(count):
+            if index:
+                time.sleep(ACTION_GAP_SECONDS)
+            before = len(self.bridge.requests())
+            started = time.perf_counter()
+            _, outcome = self.fire(running)
+            seconds = time.perf_counter() - started
+            log = self.bridge.requests()[before:]
+            if outcome.get("result") != "ok":
+                raise MeasureError(f"{what}: action {index} did not succeed: {outcome}")
+            yield index, seconds, log, outcome
+
     def bridge_cost(self, target: str, warm_actions: int, latency: float) -> dict[str, Any]:
         """colorloop against `target`: bridge requests and round trip of the cold action and warm ones."""
         self.bridge.reset()
@@ -240,16 +257,9 @@ class Bench:
         try:
             with self.running(program, {"HUE_TARGET": target}) as running:
                 self.wait_ready(running)
-                for index in range(1 + warm_actions):
-                    if index:
-                        time.sleep(ACTION_GAP_SECONDS)
-                    log_before = len(self.bridge.requests())
-                    started = time.perf_counter()
-                    _, outcome = self.fire(running)
-                    seconds = time.perf_counter() - started
-                    log = self.bridge.requests()[log_before:]
-                    if outcome.get("result") != "ok":
-                        raise MeasureError(f"colorloop on {target}: action {index} did not succeed: {outcome}")
+                for index, seconds, log, outcome in self.timed_actions(
+                    running, 1 + warm_actions, f"colorloop on {target}"
+                ):
                     actions.append(
                         {
                             "run": "cold" if index == 0 else "warm",
