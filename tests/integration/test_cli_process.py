@@ -1,5 +1,5 @@
 """`python -m huelights_setup` as a process against the simulated bridge on 127.0.0.1 (the in-process tests of
-every command are in tests/test_cli.py)."""
+every command are in tests/test_cli.py, test_cli_tls.py and test_cli_v2.py)."""
 
 from __future__ import annotations
 
