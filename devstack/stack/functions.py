@@ -108,6 +108,15 @@ class FunctionProcess:
 _print_lock = threading.Lock()
 
 
+def say(line: str) -> None:
+    """One whole line on the stack's stdout. Threads share it (a pump per function, the PingSource
+    scheduler): print() writes the text and the newline separately, and another thread's line could land
+    between the two, gluing two log records together."""
+    with _print_lock:
+        sys.stdout.write(line + "\n")
+        sys.stdout.flush()
+
+
 LineObserver = Callable[[str, str], None]  # (service, line), e.g. the dashboard's InvocationLog.feed
 
 
@@ -116,8 +125,7 @@ def _pump(stream: IO[bytes], prefix: str, tail: deque[str], on_line: LineObserve
     for raw in iter(stream.readline, b""):
         line = raw.decode("utf-8", "replace").rstrip("\n")
         tail.append(line)
-        with _print_lock:
-            print(f"[{prefix}] {line}", flush=True)
+        say(f"[{prefix}] {line}")
         if on_line is not None:
             # An observer's bug must not stop the copying: the child would block on a full pipe.
             with contextlib.suppress(Exception):

@@ -43,6 +43,7 @@ from devstack.stack.functions import (
     check_ports_free,
     functions_in,
     port_plan,
+    say,
     serve_thread,
     start_function,
     stop_functions,
@@ -109,10 +110,9 @@ def without(env: dict[str, str], name: str) -> dict[str, str]:
 def print_delivery(delivery: Delivery) -> None:
     outcome = delivery.status if delivery.status is not None else delivery.error
     kind = "fired by hand" if delivery.manual else "tick"
-    print(
+    say(
         f"[pingsource] {delivery.source} {kind} Ce-Id {delivery.event_id} Ce-Time {delivery.ce_time} -> {outcome} "
-        f"({delivery.attempts} attempt(s), {delivery.seconds} s)",
-        flush=True,
+        f"({delivery.attempts} attempt(s), {delivery.seconds} s)"
     )
 
 
@@ -272,12 +272,11 @@ def main(argv: list[str] | None = None) -> int:
         servers.append(serve_thread(control, ports["control"], "control"))
         if not stop.is_set():
             scheduler.start()
-            print(
+            say(
                 screen(
                     ports, functions, sources, scheduler, routes, real_bridge, simulated, auth_notice, args.port_offset
                 )
             )
-            sys.stdout.flush()
         while not stop.wait(0.5):
             dead = [f for f in functions if f.proc.poll() is not None]
             if dead:
@@ -299,7 +298,7 @@ def main(argv: list[str] | None = None) -> int:
         if simulated is not None:
             simulated.served.stop()
         ca_folder.cleanup()
-        print(f"devstack: stopped ({len(functions)} function process group(s) ended)", flush=True)
+        say(f"devstack: stopped ({len(functions)} function process group(s) ended)")
     return code
 
 
