@@ -1,7 +1,8 @@
 """Control endpoint and dashboard of the local stack (127.0.0.1:8090 by default).
 
     GET  /                 the live dashboard (dashboard.py and static/ next to this file; its JSON under /api/)
-    GET  /status           clock, schedules, last deliveries, processes and the simulated bridge as JSON
+    GET  /status           clock, schedules, last deliveries, processes, the simulated bridge and which stack
+                           this is (its folder and pid) as JSON
     POST /fire/<source>    fire that PingSource now; answers the delivery (status, attempts, response)
 `python -m devstack.stack.fire <source>` is a client of POST /fire.
 
@@ -11,12 +12,14 @@ dashboard's own (this port, not any other localhost port), and the dashboard's P
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from typing import Any
 
 from werkzeug.wrappers import Request, Response
 
 from devstack.cluster.pingsource import PingScheduler, cron_and_zone
+from devstack.processes import REPO
 from devstack.stack.dashboard import Dashboard, fire
 from devstack.stack.functions import DEFAULT_PORTS
 from devstack.web import JsonRouter, json_response, refuse_foreign_page
@@ -54,6 +57,8 @@ class ControlApp:
                 for name, spec in self.scheduler.sources.items()
             },
             "deliveries": [d.to_json() for d in list(self.scheduler.history)[-20:]],
+            # Which stack this is, for `make fire` to name (several checkouts may each run one).
+            "stack": {"folder": str(REPO), "pid": os.getpid()},
             **self.describe(),
         }
 

@@ -13,6 +13,7 @@ scheduler, guards and control endpoint are threads of this process.
 from __future__ import annotations
 
 import contextlib
+import os
 import socket
 import subprocess
 import sys
@@ -55,6 +56,15 @@ def functions_in(repo: Path) -> dict[str, str]:
     """Knative Service name -> Python target, from functions/<target>/main.py (names per the contract)."""
     found = sorted(p.parent.name for p in (repo / "functions").glob("*/main.py"))
     return {target.replace("_", "-"): target for target in found}
+
+
+def port_offset_from_env() -> int:
+    """DEVSTACK_PORT_OFFSET (default 0), which moves every port of the stack together."""
+    value = os.environ.get("DEVSTACK_PORT_OFFSET", "").strip() or "0"
+    try:
+        return int(value)
+    except ValueError:
+        raise StackError(f"DEVSTACK_PORT_OFFSET must be a whole number of ports, not {value[:20]!r}") from None
 
 
 def port_plan(services: list[str], offset: int) -> dict[str, int]:
