@@ -1,6 +1,7 @@
 """Forwarding a request to a local function, as the gateway and the function guard of the local stack do.
 
 One place for what a reverse proxy must get right, the way nginx does it:
+- the request line and headers: ASCII only (refuse_non_ascii) -> 400, before anything else looks at them;
 - framing: Content-Length together with Transfer-Encoding is ambiguous (request smuggling) -> 400; a
   Transfer-Encoding other than chunked -> 501;
 - body size: a declared length over the cap is refused before a byte is read; a chunked body is read
@@ -20,6 +21,7 @@ import http.client
 import socket
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from werkzeug.wrappers import Request, Response
 
@@ -65,6 +67,24 @@ class Refused(Exception):
         super().__init__(reason)
         self.status = status
         self.reason = reason
+
+
+def refuse_non_ascii(environ: Mapping[str, Any]) -> None:
+    """Refused(400) when the request target or a header holds a byte outside ASCII.
+
+    A request target is ASCII by definition (RFC 3986: anything else travels percent-encoded), and this
+    proxy would not forward other bytes as they came: the WSGI server hands them over decoded and
+    re-encoded (a raw 0xff reaches Python as "\xc3\xbf"), and http.client refuses them in a request line.
+    Header values may carry such bytes in theory (RFC 9110 "obs-text"); no client of the stack sends them.
+    """
+    target = str(environ.get("REQUEST_URI") or environ.get("QUERY_STRING") or "")
+    if not target.isascii():
+        raise Refused(400, "the path or query holds bytes outside ASCII: percent-encode them")
+    headers = [(k, v) for k, v in environ.items() if k.startswith("HTTP_") or k in ("CONTENT_TYPE", "CONTENT_LENGTH")]
+    for key, value in headers:
+        if not (key.isascii() and str(value).isascii()):
+            name = key.removeprefix("HTTP_").replace("_", "-").title()
+            raise Refused(400, f"header {name[:40]!r} holds bytes outside ASCII")
 
 
 def read_body(request: Request, limit: int = MAX_BODY_BYTES) -> bytes:

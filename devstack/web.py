@@ -6,8 +6,10 @@
   makes it HTTPS.
 - `json_response` and `nginx_page`: the two kinds of answer the stack's servers give.
 - `JsonRouter`: werkzeug's URL map with JSON 404/405 answers, so no server parses paths by hand.
-- `refuse_foreign_page`: the one check every server of the stack makes so that no web page but its own
-  can drive it (docs/local-stack.md, "Local stack security").
+- `refuse_foreign_page`: the one check the stack's servers make (the simulator only for its admin API) so
+  that no web page but its own can drive them (docs/local-stack.md, "Local stack security").
+- `refuse_other_users`: the check of the servers that switch lights (function guards, control), so that
+  no other user of this machine can drive them either.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import json
+import os
 import socket
 import ssl
 import threading
@@ -26,6 +29,8 @@ from werkzeug.exceptions import MethodNotAllowed, NotFound
 from werkzeug.routing import Map, Rule
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
+
+from devstack.peer import connection_owner
 
 JsonDict = dict[str, Any]
 HTTP_REASONS = {404: "Not Found", 429: "Too Many Requests", 500: "Internal Server Error", 503: "Service Unavailable"}
@@ -68,7 +73,9 @@ def close_after(response: Response, environ: Mapping[str, Any]) -> Response:
     sock = environ.get("werkzeug.socket")
     if sock is not None:
         with contextlib.suppress(OSError):
-            sock.shutdown(socket.SHUT_RD)
+            # socket.socket's own shutdown, also on an SSLSocket: SSLSocket.shutdown() first drops the TLS
+            # layer, and the answer would go out as plain text inside the TLS connection.
+            socket.socket.shutdown(sock, socket.SHUT_RD)
     return response
 
 
@@ -113,6 +120,28 @@ def refuse_foreign_page(request: Request, port: int | None = None, *, json_only:
                 request, {"error": f"send JSON (Content-Type: application/json), not {request.mimetype}"}, 415
             )
     return None
+
+
+def refuse_other_users(request: Request) -> Response | None:
+    """A 403 refusal unless the connection was opened by a process of the user running this server.
+
+    Every user of the machine can connect to 127.0.0.1; the kernel knows who did (devstack/peer.py). A
+    request that came over no socket (called in-process, as tests do) has no other user behind it.
+    """
+    sock = request.environ.get("werkzeug.socket")
+    if sock is None:
+        return None
+    owner = connection_owner(sock)
+    if owner == os.geteuid():
+        return None
+    # None: no live socket of this machine holds the other end (the caller hung up), or no socket table
+    # to read (not Linux): refused either way, since nobody can say who it was.
+    who = f"uid {owner}" if owner is not None else "a caller the kernel's socket table does not name"
+    return _refused(
+        request,
+        {"error": f"only the user who started the local stack (uid {os.geteuid()}) is answered, not {who}"},
+        403,
+    )
 
 
 def _refused(request: Request, payload: JsonDict, status: int) -> Response:

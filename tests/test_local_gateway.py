@@ -16,6 +16,8 @@ from werkzeug.wrappers import Request, Response
 
 from devstack.cluster.gateway import LocalGateway
 from devstack.cluster.manifests import ManifestError, http_routes
+from devstack.web import WsgiServer
+from tests.support.hostile_client import send_request
 from tests.support.servers import REPO, free_port
 
 
@@ -210,3 +212,26 @@ def test_backend_down_is_502_and_large_bodies_413(backend: int) -> None:
     assert client_for([route(rules)], free_port()).get("/").status_code == 502
     big = b"x" * (1024 * 1024 + 1)
     assert client_for([route(rules)], backend).post("/", data=big).status_code == 413
+
+
+# A raw byte 0xff (send_request's latin-1 head puts "\xff" on the wire as is) and UTF-8 sent unencoded.
+NON_ASCII = {
+    "path": ("POST /colorloop/\xff HTTP/1.1\r\n", ""),
+    "query": ("POST /colorloop?event=\xff HTTP/1.1\r\n", ""),
+    "utf-8 path": ("POST /colorloop/caf\xc3\xa9 HTTP/1.1\r\n", ""),
+    "header": ("POST /colorloop HTTP/1.1\r\n", "X-Note: \xff\r\n"),
+}
+
+
+@pytest.mark.parametrize("where", list(NON_ASCII))
+def test_bytes_outside_ascii_get_a_json_400_before_any_route(backend: int, where: str) -> None:
+    """As the stack serves it (werkzeug's server): not its HTML 500 page, and nothing reaches the function."""
+    request_line, header = NON_ASCII[where]
+    gateway = LocalGateway(http_routes(REPO / "gateway" / "route"), {"colorloop": ("127.0.0.1", backend)})
+    with WsgiServer(gateway, name="gateway").start() as server:
+        answer = send_request(server.url, f"{request_line}Host: colorloop.lab\r\n{header}Content-Length: 0\r\n")
+        encoded = send_request(server.url, "POST /colorloop/caf%C3%A9?event=%FF HTTP/1.1\r\nHost: colorloop.lab\r\n")
+    assert answer.status == 400, answer.body
+    assert "outside ASCII" in json.loads(answer.body)["error"]
+    assert "X-Backend" not in answer.head
+    assert encoded.status == 200 and "X-Backend: echo" in encoded.head  # percent-encoded, the same goes through

@@ -14,9 +14,11 @@ CLIP v1 (/api) and CLIP v2 (/clip/v2) answer from the one state; v2 only for req
 (the WSGI url_scheme), unless the state allows v2 over HTTP. The faults it injects (devstack/bridge/faults.py)
 hit both APIs alike; the admin API is devstack/bridge/admin.py.
 
-It answers no other web page (devstack/web.py refuse_foreign_page, before faults and routes): a page
-could otherwise pair, call the API with the stack's well-known key, or switch faults. Host must be
-loopback, an Origin must be the simulator's own, and nothing that changes state comes as a form.
+The bridge API (everything outside /_sim) answers whatever a real bridge answers, whatever the Host,
+Origin or Content-Type (curl's default form type included, as every Hue tutorial sends it). Only the
+admin API /_sim/ (faults, the link button: things no bridge has) answers no other web page
+(devstack/web.py refuse_foreign_page): Host must be loopback, an Origin must be the simulator's own,
+and nothing that changes state comes as a form.
 """
 
 from __future__ import annotations
@@ -50,11 +52,9 @@ class SimulatedBridge(BridgeState):
 
     def __call__(self, environ: JsonDict, start_response: Any) -> Any:
         request = Request(environ)
-        refusal = refuse_foreign_page(request)
-        if refusal is not None:
-            return refusal(environ, start_response)
         if request.path.startswith("/_sim"):
-            return handle_admin(self, request, self._admin)(environ, start_response)
+            answer = refuse_foreign_page(request) or handle_admin(self, request, self._admin)
+            return answer(environ, start_response)
         return self.handle_api(request)(environ, start_response)
 
     def handle_api(self, request: Request) -> Response:

@@ -9,7 +9,8 @@ Implemented from the Gateway API spec (HTTPRoute v1, standard channel), as NGINX
 - backend: Knative's ingress (kourier-internal, knative-local-gateway) routes by the rewritten Host
   `<ksvc>.<ns>`, `<ksvc>.<ns>.svc` or `<ksvc>.<ns>.svc.cluster.local`, so that name picks the local
   function; otherwise the backendRef's Service name does. Only the first backendRef is used (weights ignored).
-- nothing matches -> 404; bodies over 1 MiB -> 413 (nginx's default), refused by their declared length
+- a request line or header with bytes outside ASCII -> 400 with a JSON line saying which (before matching);
+  nothing matches -> 404; bodies over 1 MiB -> 413 (nginx's default), refused by their declared length
   before any byte is read, chunked ones as soon as they cross it; Content-Length together with
   Transfer-Encoding -> 400, as nginx answers (devstack/upstream.py); backend down -> 502; slow -> 504.
 The listeners of the operator's Gateway (`*.lab`) are not emulated: the local gateway listens on one
@@ -30,8 +31,8 @@ from urllib.parse import quote
 from werkzeug.wrappers import Request, Response
 
 from devstack.cluster.manifests import ManifestError
-from devstack.upstream import MAX_BODY_BYTES, Refused, Target, forward, read_body
-from devstack.web import close_after, html_response
+from devstack.upstream import MAX_BODY_BYTES, Refused, Target, forward, read_body, refuse_non_ascii
+from devstack.web import close_after, html_response, json_response
 
 JsonDict = dict[str, Any]
 SUPPORTED_FILTERS = ("RequestHeaderModifier", "ResponseHeaderModifier", "URLRewrite")
@@ -158,6 +159,10 @@ class LocalGateway:
         return self.handle(Request(environ))(environ, start_response)
 
     def handle(self, request: Request) -> Response:
+        try:
+            refuse_non_ascii(request.environ)  # before the route matching reads path, query and headers
+        except Refused as refusal:
+            return close_after(json_response({"error": refusal.reason}, refusal.status), request.environ)
         host = (request.host or "").rsplit(":", 1)[0].lower()
         candidates = self._candidates(request, host)
         if not candidates:

@@ -4,15 +4,16 @@ Functions run as separate processes, started exactly like the image's entry poin
 listen: `functions-framework --target <t> --source functions/<t>/main.py --host unix:<folder>/<t>.sock`
 with the image's gunicorn settings (WORKERS, THREADS, request timeout), each in its own process group so
 that gunicorn's worker goes with it. The Unix socket sits in a folder only this user can open, so no web
-page can reach a function; its documented port (127.0.0.1:8081...) is a FunctionGuard (guard.py), which
-refuses what a foreign page could send and forwards the rest. The gateway and the PingSources talk to the
-socket directly, as in the cluster they talk to the Service. The bridge simulator, gateway, PingSource
-scheduler, guards and control endpoint are threads of this process.
+page and no other user can reach a function; its documented port (127.0.0.1:8081...) is a FunctionGuard
+(guard.py), which refuses what a foreign page or another user could send and forwards the rest. The
+gateway and the PingSources talk to the socket directly, as in the cluster they talk to the Service. The
+bridge simulator, gateway, PingSource scheduler, guards and control endpoint are threads of this process.
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
 import socket
 import subprocess
 import sys
@@ -55,6 +56,15 @@ def functions_in(repo: Path) -> dict[str, str]:
     """Knative Service name -> Python target, from functions/<target>/main.py (names per the contract)."""
     found = sorted(p.parent.name for p in (repo / "functions").glob("*/main.py"))
     return {target.replace("_", "-"): target for target in found}
+
+
+def port_offset_from_env() -> int:
+    """DEVSTACK_PORT_OFFSET (default 0), which moves every port of the stack together."""
+    value = os.environ.get("DEVSTACK_PORT_OFFSET", "").strip() or "0"
+    try:
+        return int(value)
+    except ValueError:
+        raise StackError(f"DEVSTACK_PORT_OFFSET must be a whole number of ports, not {value[:20]!r}") from None
 
 
 def port_plan(services: list[str], offset: int) -> dict[str, int]:
@@ -120,16 +130,22 @@ def say(line: str) -> None:
 LineObserver = Callable[[str, str], None]  # (service, line), e.g. the dashboard's InvocationLog.feed
 
 
+def emit(prefix: str, line: str, on_line: LineObserver | None = None) -> None:
+    """A line for a function (its own output, or its guard's record) on our stdout, prefixed, and shown to
+    the observer (the dashboard)."""
+    say(f"[{prefix}] {line}")
+    if on_line is not None:
+        # An observer's bug must not stop the caller: a pump's child would block on a full pipe.
+        with contextlib.suppress(Exception):
+            on_line(prefix, line)
+
+
 def _pump(stream: IO[bytes], prefix: str, tail: deque[str], on_line: LineObserver | None = None) -> None:
     """Copy a child's output to ours, one prefixed line at a time (and keep the last lines for errors)."""
     for raw in iter(stream.readline, b""):
         line = raw.decode("utf-8", "replace").rstrip("\n")
         tail.append(line)
-        say(f"[{prefix}] {line}")
-        if on_line is not None:
-            # An observer's bug must not stop the copying: the child would block on a full pipe.
-            with contextlib.suppress(Exception):
-                on_line(prefix, line)
+        emit(prefix, line, on_line)
     stream.close()
 
 
@@ -147,7 +163,8 @@ def start_function(
     on_line: LineObserver | None = None,
 ) -> FunctionProcess:
     """Start one function on a Unix socket in `socket_folder` (private to this user) and its guard on `port`;
-    `on_line` sees each line of the function's output (stdout and stderr), e.g. invocation records."""
+    `on_line` sees each line of the function's output (stdout and stderr), e.g. invocation records, and
+    the record of each request its guard refuses."""
     # functions-framework binds gunicorn to "<host>:<port>", so the socket's file name ends in ":0".
     socket = UnixSocket(f"{socket_folder / target}.sock:0")
     args = [
@@ -163,7 +180,9 @@ def start_function(
     assert proc.stdout is not None
     threading.Thread(target=_pump, args=(proc.stdout, service, function.tail, on_line), daemon=True).start()
     try:
-        function.guard = serve_thread(FunctionGuard(service, socket), port, f"guard-{service}")
+        # The guard's refusals go where the function's own lines go, as the records the function writes.
+        guard = FunctionGuard(service, target, socket, lambda line: emit(service, line, on_line))
+        function.guard = serve_thread(guard, port, f"guard-{service}")
     except StackError:
         stop_process_groups([proc], timeout=STOP_TIMEOUT_SECONDS)
         raise

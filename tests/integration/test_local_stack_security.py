@@ -1,16 +1,23 @@
-"""The running local stack (python -m devstack) against what a foreign web page and a hostile client send.
+"""The running local stack (python -m devstack) against what a foreign web page, another local user and a
+hostile client send.
 
 A browser lets any page send a no-cors POST (Content-Type text/plain, with an Origin header) or a form
-to 127.0.0.1, and a page on a DNS name rebound to 127.0.0.1 sends its own Host. None of these may switch
-a light, a fault or a PingSource; curl-style requests (no Origin) keep working. The local gateway must
-refuse ambiguous framing and oversized bodies without reading them, at bounded memory.
+to 127.0.0.1, and a page on a DNS name rebound to 127.0.0.1 sends its own Host; every user of the machine
+can connect to 127.0.0.1. None of these may switch a light, a fault or a PingSource; curl-style requests
+(no Origin) of the user who started the stack keep working, and the simulator's bridge API answers as a
+bridge does. The guards and the gateway answer bytes outside ASCII with a JSON 400; the gateway refuses
+ambiguous framing and oversized bodies without reading them, at bounded memory.
 """
 
 from __future__ import annotations
 
+import json
 import os
+import pwd
 import re
+import shutil
 import socket
+import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -22,8 +29,11 @@ import pytest
 import requests
 
 from devstack.processes import group_memory_kib
+from devstack.stack.simulated import SIM_APP_KEY
 from devstack.upstream import MAX_BODY_BYTES
+from tests.support.hostile_client import send_request
 from tests.support.local_stack import TIMEOUT, Stack, run_stack
+from tests.support.servers import PYTHON, REPO
 
 pytestmark = pytest.mark.integration
 
@@ -110,7 +120,7 @@ def test_the_functions_listen_on_no_tcp_port(stack: Stack) -> None:
 
 
 # ----- simulated bridge ---------------------------------------------------------------------------------------
-def test_the_simulator_admin_api_and_pairing_refuse_foreign_pages(stack: Stack) -> None:
+def test_the_simulator_admin_api_refuses_foreign_pages(stack: Stack) -> None:
     bridge = stack.url("bridge")
     outage = {"mode": "503", "seconds": 30}
     assert (
@@ -122,23 +132,36 @@ def test_the_simulator_admin_api_and_pairing_refuse_foreign_pages(stack: Stack) 
     assert requests.get(f"{bridge}/_sim/state", headers=rebound, timeout=TIMEOUT).status_code == 403
     as_text = requests.post(f"{bridge}/_sim/outage", headers=TEXT, data='{"mode": "503"}', timeout=TIMEOUT)
     assert as_text.status_code == 415
+    # Nor may a page press the link button, so that it could pair.
+    press = requests.post(f"{bridge}/_sim/linkbutton", headers={"Origin": EVIL}, json={}, timeout=TIMEOUT)
+    assert press.status_code == 403
     assert stack.status()["bridge"]["faults"]["outage"] is None
-
-    # Pairing: with the link button pressed, a page still gets no key.
-    stack.sim("linkbutton", {})
-    pair = {"devicetype": "evil#page"}
-    assert requests.post(f"{bridge}/api", headers={"Origin": EVIL}, json=pair, timeout=TIMEOUT).status_code == 403
-    assert (
-        requests.post(f"{bridge}/api", headers=TEXT, data='{"devicetype": "a#b"}', timeout=TIMEOUT).status_code == 415
-    )
-    assert requests.post(f"{bridge}/api", headers=rebound, json=pair, timeout=TIMEOUT).status_code == 403
-    # The API with the stack's well-known key, read by a page (the bridge answers CORS "*").
-    key_url = f"{bridge}/api/devstack-simulated-bridge-key/lights"
-    assert requests.get(key_url, headers={"Origin": EVIL}, timeout=TIMEOUT).status_code == 403
     # From a terminal everything still works.
+    stack.sim("linkbutton", {})
     created = requests.post(f"{bridge}/api", json={"devicetype": "cli#test"}, timeout=TIMEOUT).json()
     assert "username" in created[0]["success"]
-    assert requests.get(key_url, timeout=TIMEOUT).status_code == 200
+
+
+def test_the_simulators_bridge_api_answers_curl_d_over_working_tls(stack: Stack) -> None:
+    """`curl -k -X PUT -d ...` (a form's Content-Type, as Hue tutorials send it): a bridge takes it, and so
+    does the simulator; what it does refuse over HTTPS (its admin API) goes out over working TLS too."""
+    api = f"{stack.url('bridge-https')}/api/{SIM_APP_KEY}"
+    off = _curl("-k", "-X", "PUT", "-d", '{"on":false}', f"{api}/groups/0/action")
+    assert off.returncode == 0, off.stderr
+    assert json.loads(off.stdout) == [{"success": {"/groups/0/action/on": False}}]
+    assert not any(state["on"] for state in stack.lights().values())
+    refused = _curl("-k", "-X", "POST", "-d", '{"mode":"503"}', f"{stack.url('bridge-https')}/_sim/outage")
+    assert refused.returncode == 0, refused.stderr  # not "SSL routines::wrong version number"
+    assert "send JSON" in json.loads(refused.stdout)["error"]
+    assert stack.status()["bridge"]["faults"]["outage"] is None
+    stack.sim("reset", {})  # every light on again, for the tests after this one
+
+
+def _curl(*args: str, user: str | None = None) -> subprocess.CompletedProcess[str]:
+    command = ["curl", "-sS", "--max-time", str(TIMEOUT), *args]
+    if user is not None:
+        command = ["runuser", "-u", user, "--", *command]
+    return subprocess.run(command, capture_output=True, text=True, timeout=TIMEOUT + 10, check=False)
 
 
 # ----- control API and dashboard ------------------------------------------------------------------------------
@@ -259,3 +282,93 @@ def test_a_huge_chunked_body_is_cut_at_the_cap(stack: Stack) -> None:
         timeout=TIMEOUT,
     )
     assert normal.status_code == 200, normal.text
+
+
+# ----- other users of this machine -------------------------------------------------------------------------------
+OTHER_USER = "nobody"
+
+
+def _as_other_user_possible() -> str | None:
+    if os.geteuid() != 0:
+        return "switching to another user needs root (the tests run as root in CI)"
+    if shutil.which("runuser") is None or shutil.which("curl") is None:
+        return "needs runuser and curl"
+    return None
+
+
+@pytest.mark.skipif(_as_other_user_possible() is not None, reason=str(_as_other_user_possible()))
+def test_another_local_user_can_neither_call_a_function_nor_fire(stack: Stack) -> None:
+    before, fired_before = bridge_counts(stack), len(stack.status()["deliveries"])
+    function = stack.url("lights-off")
+    mapped = function.replace("127.0.0.1", "[::ffff:127.0.0.1]")  # 127.0.0.1 from an IPv6 socket
+    for url in (f"{function}/", f"{mapped}/"):
+        answer = _curl(
+            "-X",
+            "POST",
+            "-H",
+            "Content-Type: application/json",
+            "-d",
+            "{}",
+            "-w",
+            "\n%{http_code}",
+            url,
+            user=OTHER_USER,
+        )
+        body, _, status = answer.stdout.rpartition("\n")
+        assert status == "403", answer
+        assert f"not uid {pwd.getpwnam(OTHER_USER).pw_uid}" in json.loads(body)["error"]
+    fire = _curl("-X", "POST", "-w", "\n%{http_code}", f"{stack.url('control')}/fire/lights-off", user=OTHER_USER)
+    assert fire.stdout.rpartition("\n")[2] == "403", fire
+    assert bridge_counts(stack) == before
+    assert len(stack.status()["deliveries"]) == fired_before
+    assert all(state["on"] for state in stack.lights().values())
+    # This user still can (the tests' own requests above pass the same check).
+    assert _curl("-X", "POST", "-H", "Content-Type: application/json", "-d", "{}", f"{function}/").returncode == 0
+    assert not any(state["on"] for state in stack.lights().values())
+    stack.sim("reset", {})
+
+
+# ----- bytes outside ASCII, and one dashboard row per request ---------------------------------------------------
+def test_bytes_outside_ascii_get_a_json_400_from_the_guard_and_the_gateway(stack: Stack) -> None:
+    """A raw byte 0xff (send_request puts "\xff" on the wire as is) in the path, the query or a header."""
+    guarded = "Host: 127.0.0.1\r\nContent-Type: application/json\r\n"
+    routed = f"Host: colorloop.lab\r\nAuthorization: Bearer {TOKEN}\r\n"
+    heads = [
+        (stack.url("lights-on"), f"POST /\xff HTTP/1.1\r\n{guarded}"),
+        (stack.url("lights-on"), f"POST /?a=\xff HTTP/1.1\r\n{guarded}"),
+        (stack.url("lights-on"), f"POST / HTTP/1.1\r\n{guarded}X-Note: \xff\r\n"),
+        (stack.url("gateway"), f"POST /colorloop/\xff HTTP/1.1\r\n{routed}"),
+        (stack.url("gateway"), f"POST /colorloop?a=\xff HTTP/1.1\r\n{routed}"),
+        (stack.url("gateway"), f"POST /colorloop HTTP/1.1\r\n{routed}X-Note: \xff\r\n"),
+    ]
+    before = bridge_counts(stack)
+    for url, head in heads:
+        answer = send_request(url, head + "Content-Length: 0\r\n")
+        assert answer.status == 400, (url, head, answer.body)
+        assert "outside ASCII" in json.loads(answer.body)["error"]
+    assert bridge_counts(stack) == before
+    assert "Traceback" not in stack.log.read_text()
+
+
+def test_what_the_guard_refuses_is_a_row_of_recent_invocations(stack: Stack) -> None:
+    refused = requests.post(stack.url("colorloop") + "/", headers={**TEXT, "Origin": EVIL}, data="{}", timeout=TIMEOUT)
+    assert refused.status_code == 403
+    rows = requests.get(f"{stack.url('control')}/api/state", timeout=TIMEOUT).json()["invocations"]
+    assert rows, "no invocation rows at all"
+    newest = rows[0]
+    assert (newest["service"], newest["trigger"], newest["status"]) == ("colorloop", "rejected", 403)
+    assert "evil.example" in newest["message"] and newest["message"].endswith("(local stack guard)")
+
+
+# ----- make fire --------------------------------------------------------------------------------------------------
+def test_make_fire_follows_the_port_offset_and_names_the_stack(stack: Stack) -> None:
+    env = {**os.environ, "DEVSTACK_PORT_OFFSET": str(stack.offset)}
+    result = subprocess.run(
+        [PYTHON, "-m", "devstack.stack.fire", "lights-on"],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=90, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    first = result.stdout.splitlines()[0]
+    assert first.startswith("lights-on: Ce-Id ") and " -> 200 after 1 attempt(s), " in first
+    where = f"{stack.url('control')}, port offset {stack.offset}"
+    assert first.endswith(f", at the local stack of {REPO} (pid {stack.proc.pid}, {where})")
