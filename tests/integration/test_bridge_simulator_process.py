@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import signal
 import socket
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
@@ -24,6 +25,16 @@ pytestmark = pytest.mark.integration
 TIMEOUT = 5
 
 
+def refused(args: list[str], log: Path) -> str:
+    """Start the simulator with `args`, which it must refuse (exit 1); what it printed."""
+    proc = start_process([PYTHON, "-m", "devstack.bridge", *args], log)
+    try:
+        assert proc.wait(timeout=15) == 1
+    finally:
+        stop_process_group(proc, timeout=5)
+    return log.read_text()
+
+
 def test_cli_serves_and_stops_on_sigterm(tmp_path) -> None:
     port = free_port()
     config = tmp_path / "bridge.yaml"
@@ -38,14 +49,7 @@ def test_cli_serves_and_stops_on_sigterm(tmp_path) -> None:
         lights = requests.get(f"http://127.0.0.1:{port}/api/clikey/lights", timeout=TIMEOUT).json()
         assert list(lights) == ["5"]
         # A second instance on the same port explains itself instead of a traceback.
-        second = start_process(
-            [PYTHON, "-m", "devstack.bridge", "--mode", "round", "--port", str(port)], tmp_path / "second.log"
-        )
-        try:
-            assert second.wait(timeout=15) == 1
-        finally:
-            stop_process_group(second, timeout=5)
-        assert "is in use" in (tmp_path / "second.log").read_text()
+        assert "is in use" in refused(["--mode", "round", "--port", str(port)], tmp_path / "second.log")
     finally:
         code = stop_process_group(proc, signal.SIGTERM, timeout=10)
     assert code == 0, (tmp_path / "bridge.log").read_text()
@@ -90,14 +94,8 @@ def test_cli_with_its_https_port_taken_says_how_to_take_free_ports(tmp_path) -> 
         holder.bind(("127.0.0.1", 0))
         holder.listen()
         taken = holder.getsockname()[1]
-        proc = start_process(
-            [PYTHON, "-m", "devstack.bridge", "--port", "0", "--https-port", str(taken)], tmp_path / "bridge.log"
-        )
-        try:
-            assert proc.wait(timeout=15) == 1
-        finally:
-            stop_process_group(proc, timeout=5)
-    last = (tmp_path / "bridge.log").read_text().strip().splitlines()[-1]
+        output = refused(["--port", "0", "--https-port", str(taken)], tmp_path / "bridge.log")
+    last = output.strip().splitlines()[-1]
     assert last == (
         f"bridge simulator: cannot listen on 127.0.0.1: port {taken} on 127.0.0.1 (bridge-sim) is in use"
         " (--port 0 --https-port 0: any free ports)"
