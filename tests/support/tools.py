@@ -34,7 +34,7 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "test-artifacts"
 LOCKS = ARTIFACTS / "locks"
-# Longer than the slowest install a worker may wait behind (apt-get update and install chromium, ~10 min).
+# Longer than an install a worker may wait behind (apt-get update, then chromium: a few minutes).
 LOCK_TIMEOUT = 900.0
 LOCK_POLL = 0.2
 APT_TIMEOUT = 600
