@@ -46,6 +46,7 @@ def test_no_copy_line_names_the_setup_tool() -> None:
 def test_the_staged_image_has_no_cli_module(function: str, tmp_path: Path) -> None:
     app = stage(function, tmp_path)
     staged = [path.relative_to(tmp_path) for path in tmp_path.rglob("*.py")]
+    assert staged and SETUP_MODULES, "nothing to compare: the checks below would pass on an empty image"
     assert (app / "huelights" / "trigger.py").exists()
     assert (app / "main.py").exists()
     assert not [path for path in staged if SETUP_PACKAGE in path.parts], staged
@@ -54,6 +55,8 @@ def test_the_staged_image_has_no_cli_module(function: str, tmp_path: Path) -> No
 
 
 def test_the_runtime_library_never_imports_the_setup_tool() -> None:
-    for source in [*(ROOT / "huelights").glob("*.py"), *(ROOT / "functions").glob("*/main.py")]:
+    library, entry_points = list((ROOT / "huelights").glob("*.py")), list((ROOT / "functions").glob("*/main.py"))
+    assert library and len(entry_points) == len(FUNCTIONS), (library, entry_points)
+    for source in [*library, *entry_points]:
         imports = imported_modules(source)
         assert not {name for name in imports if name.split(".")[0] == SETUP_PACKAGE}, source

@@ -6,7 +6,8 @@ knative/base/services.yaml: read-only root filesystem, uid/gid 10001 (not in the
 HOME=/), only /tmp writable. Each one is driven by its callers' exact requests against a simulated bridge
 on 127.0.0.1: the PingSource event, `func invoke` and, where an HTTPRoute leads to it, the request as the
 Gateway stamps it. See docs/images.md. Without a container engine (not root, no apt-get) the whole
-module is skipped with the reason; CI here is root and runs it.
+module is skipped with the reason, and fails under CI=true (tests/support/tools.py); CI here is root and
+runs it.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import time
@@ -36,6 +38,7 @@ from devstack.cluster.pingsource import build_request
 from devstack.processes import free_port
 from huelights.trigger import OUTCOME_EVENT_TYPE
 from tests.support.functions import FUNC_INVOKE_DATA
+from tests.support.tools import install_once, missing_tool
 
 pytestmark = pytest.mark.integration
 
@@ -58,6 +61,18 @@ def grace_seconds(service: str) -> int:
     return int(knative_service(service)["spec"]["template"]["spec"]["timeoutSeconds"])
 
 
+def ensure_engine() -> None:
+    """Podman, debootstrap and bubblewrap, installed by one worker at a time (dpkg has one lock)."""
+
+    def ready() -> bool:
+        return os.geteuid() == 0 and all(shutil.which(tool) for tool in image_engine.TOOLS)
+
+    try:
+        install_once("apt", ready, image_engine.ensure_tools)
+    except image_engine.EngineUnavailable as exc:
+        missing_tool(f"no container engine: {exc}")
+
+
 @dataclass
 class Built:
     tags: dict[str, str]
@@ -66,14 +81,13 @@ class Built:
 
 @pytest.fixture(scope="module")
 def images() -> Iterator[Built]:
-    try:
-        image_engine.ensure_tools()
-    except image_engine.EngineUnavailable as exc:
-        print(f"\nimage test skipped: {exc}")
-        pytest.skip(f"no container engine: {exc}")
+    ensure_engine()
     seconds: dict[str, float] = {}
     started = time.monotonic()
-    image_engine.build_standin_base()
+    # Imported once per machine (Podman's image store keeps it), by one worker at a time.
+    install_once(
+        "standin-base", lambda: image_engine.image_exists(image_engine.STANDIN_BASE), image_engine.build_standin_base
+    )
     seconds["stand-in base"] = time.monotonic() - started
     run_id = uuid.uuid4().hex[:8]
     tags = {function: f"localhost/huelights-test/{service}:{run_id}" for function, service in SERVICES.items()}

@@ -75,13 +75,16 @@ def test_a_foreign_page_cannot_switch_the_lights_through_a_function_port(stack: 
     rebound = requests.post(url, headers={**JSON, "Host": f"evil.example:{port_of(url)}"}, data="{}", timeout=TIMEOUT)
     assert rebound.status_code == 403
     assert bridge_counts(stack) == before  # the function was never reached
-    assert all(state["on"] for state in stack.lights().values())
+    lights = stack.lights().values()
+    assert lights, "the simulator has no lights: the checks below would prove nothing"
+    assert all(state["on"] for state in lights)
 
     # What a terminal sends still works: curl with JSON, func invoke's CloudEvent, the probes.
     assert requests.get(stack.url("lights-off") + "/health/readiness", timeout=TIMEOUT).status_code == 200
     answer = requests.post(url, headers=JSON, data="{}", timeout=TIMEOUT)
     assert answer.status_code == 200, answer.text
-    assert not any(state["on"] for state in stack.lights().values())
+    lights = stack.lights().values()
+    assert lights and not any(state["on"] for state in lights)
     event = {**JSON, "Ce-Id": "guard-1", "Ce-Source": "/test", "Ce-Type": "boson.fn", "Ce-Specversion": "1.0"}
     assert requests.post(stack.url("lights-on") + "/", headers=event, data="{}", timeout=TIMEOUT).status_code == 200
 
@@ -114,9 +117,14 @@ def _socket_inodes(pgid: int) -> set[str]:
 def test_the_functions_listen_on_no_tcp_port(stack: Stack) -> None:
     """Only the guards are on TCP: a page cannot find a function's own port by scanning."""
     listening = _listening_tcp_inodes()
-    for service, process in stack.status()["processes"].items():
+    assert listening, "no TCP socket listens at all: the guards' ports are not in /proc/net/tcp"
+    processes = stack.status()["processes"]
+    assert processes, "the stack reports no function process"
+    for service, process in processes.items():
         assert process["alive"], service
-        assert not _socket_inodes(process["pid"]) & listening, f"{service} listens on TCP"
+        sockets = _socket_inodes(process["pid"])
+        assert sockets, f"no socket found for {service}'s process group: the check would pass unseen"
+        assert not sockets & listening, f"{service} listens on TCP"
 
 
 # ----- simulated bridge ---------------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 import pytest
 
 from devstack.bridge.modes import DEFAULT_MODE
+from tests.support import tools
 from tests.support.browser import ensure_browser
 from tests.support.hue import FakeClock
 from tests.support.servers import RunningBridge, serve_simulated_bridge
@@ -42,5 +43,11 @@ def _restore_library_logging() -> Iterator[None]:
 
 @pytest.fixture(scope="module")
 def browser_installed() -> None:
-    """Headless chromium and Playwright ready (installed when missing, else the test is skipped)."""
+    """Headless chromium and Playwright ready (installed when missing, else skipped; failed under CI=true)."""
     ensure_browser()
+
+
+@pytest.fixture(scope="session")
+def kubectl() -> str:
+    """kubectl's path for `kubectl kustomize` (skipped without it; failed under CI=true)."""
+    return tools.kubectl()

@@ -7,7 +7,9 @@ group (functions-framework starts gunicorn workers) can be stopped.
 from __future__ import annotations
 
 import functools
+import re
 import socket
+import subprocess
 import sys
 import tempfile
 import threading
@@ -29,18 +31,22 @@ from devstack.processes import free_port, group_alive, start_process, stop_proce
 REPO = Path(__file__).resolve().parents[2]
 PYTHON = sys.executable
 APP_KEY = "testkey"
+# What `python -m devstack.bridge` prints once it listens (devstack/bridge/__main__.py).
+SIMULATOR_STARTED = re.compile(r"HUE_BRIDGE=(?P<url>\S+).*\n.*plain HTTP on (?P<http_url>http://[^;\s]+);")
 __all__ = [
     "APP_KEY",
     "PYTHON",
     "REPO",
     "CaptureServer",
     "RunningBridge",
+    "SimulatorProcess",
     "bridge_pki",
     "free_port",
     "function_client",
     "group_alive",
     "press_link_button_after_polls",
     "serve_simulated_bridge",
+    "simulator_process",
     "start_process",
     "stop_process_group",
     "wait_for_http",
@@ -85,6 +91,38 @@ class RunningBridge:
         if self.ca_bundle is not None:
             env["HUE_CA_BUNDLE"] = str(self.ca_bundle)
         return env
+
+
+@dataclass
+class SimulatorProcess:
+    """`python -m devstack.bridge` as a process, on the ports it reported (`url`: HUE_BRIDGE, https://
+    except in round mode; `http_url`: its plain HTTP, where /_sim/ answers)."""
+
+    proc: subprocess.Popen[bytes]
+    url: str
+    http_url: str
+
+
+@contextmanager
+def simulator_process(log: Path, *args: str, timeout: float = 30.0) -> Iterator[SimulatorProcess]:
+    """The simulator on ports the kernel picks (--port 0 --https-port 0: never a port that a running
+    `make run` or another test holds), read back from the lines it prints at start; stopped on leaving."""
+    proc = start_process([PYTHON, "-m", "devstack.bridge", "--port", "0", "--https-port", "0", *args], log)
+    try:
+
+        def started() -> re.Match[str] | None:
+            if proc.poll() is not None:
+                raise RuntimeError(f"the simulator exited with {proc.returncode}:\n{log.read_text()}")
+            return SIMULATOR_STARTED.search(log.read_text())
+
+        assert wait_until(started, timeout=timeout, interval=0.05), (
+            f"no addresses within {timeout} s:\n{log.read_text()}"
+        )
+        found = started()
+        assert found is not None
+        yield SimulatorProcess(proc, found["url"], found["http_url"])
+    finally:
+        stop_process_group(proc, timeout=10)
 
 
 @functools.cache
