@@ -1,20 +1,34 @@
 """The route to colorloop: route -> Gateway listener, route -> Knative's internal ingress -> ReferenceGrant,
-plain HTTP only redirecting, for every route variant; each rule shown to catch a broken copy."""
+plain HTTP only redirecting, a certificate that verifies the host, one place for the host, for every route
+variant; each rule shown to catch a broken copy."""
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
-from tests.support.gateway_rules import redirect_problems, route_problems
+from tests.support.gateway_rules import (
+    HOST_MATCH_CASES,
+    certificate_problems,
+    name_verifies,
+    redirect_problems,
+    route_problems,
+    shim_certificates,
+)
 from tests.support.manifests import (
     KUSTOMIZATIONS,
     NAMESPACE,
+    ROOT,
+    ROUTE_HOST,
     Obj,
     by_name,
+    kustomize,
+    load_yaml_documents,
     needs_kustomize,
     ns_of,
     of_kind,
@@ -89,6 +103,77 @@ def test_route_kustomizations_do_not_move_the_grant() -> None:
     for name in names:
         kustomization = yaml.safe_load((KUSTOMIZATIONS[name] / "kustomization.yaml").read_text())
         assert "namespace" not in kustomization, f"{name}: a top-level namespace would rewrite the ReferenceGrant"
+
+
+def test_the_certificate_names_the_route_host_exactly_and_verifies_it() -> None:
+    """cert-manager copies the HTTPS listener's hostname into the certificate: `*.lab` would verify nothing."""
+    gateways = rendered("gateway-operator")
+    assert shim_certificates(by_name(gateways, "Gateway")["homelab"]) == {"homelab-lab-tls": [ROUTE_HOST]}
+    assert certificate_problems(gateways, rendered("gateway-route")) == []
+
+
+@pytest.mark.parametrize(("name", "host", "verifies"), HOST_MATCH_CASES)
+def test_certificate_names_match_hosts_as_openssl_does(name: str, host: str, verifies: bool) -> None:
+    """The same table runs against real OpenSSL and curl in tests/integration/test_gateway_certificate.py."""
+    assert name_verifies(name, host) is verifies
+
+
+def _listener(gateways: list[Obj], name: str) -> Obj:
+    return next(ln for ln in gateways[0]["spec"]["listeners"] if ln["name"] == name)
+
+
+@pytest.mark.parametrize(
+    "mutate",
+    [
+        lambda g, r: _listener(g, "https").update({"hostname": "*.lab"}),
+        lambda g, r: _listener(g, "https").pop("hostname"),
+        lambda g, r: _listener(g, "https")["tls"]["certificateRefs"][0].update({"namespace": "cert-manager"}),
+        lambda g, r: (
+            _listener(g, "https").update({"hostname": "*.home.lab"}),
+            by_name(r, "HTTPRoute")["colorloop"]["spec"].update({"hostnames": ["colorloop.x.home.lab"]}),
+        ),
+    ],
+    ids=["wildcard-one-label", "no-hostname", "secret-elsewhere", "wildcard-two-labels-deep"],
+)
+def test_certificate_checks_catch_a_certificate_that_verifies_nothing(
+    mutate: Callable[[list[Obj], list[Obj]], None],
+) -> None:
+    gateways, route_objects = rendered("gateway-operator"), rendered("gateway-route")
+    mutate(gateways, route_objects)
+    assert certificate_problems(gateways, route_objects)
+
+
+@needs_kustomize
+def test_one_place_sets_the_host_of_the_listeners_the_certificate_and_every_route(tmp_path: Path) -> None:
+    shutil.copytree(ROOT / "gateway", tmp_path / "gateway")
+    component = tmp_path / "gateway" / "components" / "host" / "kustomization.yaml"
+    text = component.read_text()
+    assert text.count(f"host={ROUTE_HOST}") == 1
+    component.write_text(text.replace(f"host={ROUTE_HOST}", "host=lights.home.arpa"))
+    gateways = kustomize(tmp_path / "gateway" / "operator")
+    listeners = by_name(gateways, "Gateway")["homelab"]["spec"]["listeners"]
+    assert {ln["name"]: ln["hostname"] for ln in listeners} == {"https": "lights.home.arpa", "http": "lights.home.arpa"}
+    assert shim_certificates(by_name(gateways, "Gateway")["homelab"]) == {"homelab-lab-tls": ["lights.home.arpa"]}
+    services = of_kind(rendered("knative"), "Service")
+    for variant, ingress in (("route", KOURIER), ("route-knative-operator", KOURIER_OPERATOR), ("route-istio", ISTIO)):
+        route_objects = kustomize(tmp_path / "gateway" / variant)
+        assert route_problems(gateways, route_objects, services, ingress, ("lights.home.arpa",)) == [], variant
+        assert redirect_problems(gateways, route_objects) == [], variant
+        assert certificate_problems(gateways, route_objects) == [], variant
+
+
+def test_the_local_stack_reads_the_host_the_cluster_gets() -> None:
+    """make run reads gateway/route/*.yaml without kustomize: as shipped, their literal is the component's host."""
+    component = yaml.safe_load((ROOT / "gateway" / "components" / "host" / "kustomization.yaml").read_text())
+    assert component["configMapGenerator"][0]["literals"] == [f"host={ROUTE_HOST}"]
+    routes = [
+        obj
+        for name in ("httproute", "redirect")
+        for obj in load_yaml_documents(ROOT / "gateway" / "route" / f"{name}.yaml")
+    ]
+    assert [route["spec"]["hostnames"] for route in routes] == [[ROUTE_HOST], [ROUTE_HOST]]
+    (gateway,) = load_yaml_documents(ROOT / "gateway" / "operator" / "gateway.yaml")
+    assert {listener["hostname"] for listener in gateway["spec"]["listeners"]} == {ROUTE_HOST}
 
 
 def _route_mutations() -> Iterator[tuple[str, Callable[[list[Obj], list[Obj]], None]]]:

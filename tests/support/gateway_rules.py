@@ -1,14 +1,18 @@
 """A Gateway API rule engine for the colorloop route: what would keep it from working, or from being safe.
 
 Implemented from the Gateway API spec (HTTPRoute v1, ReferenceGrant, Listener.allowedRoutes and
-hostname matching) and Knative's networking (a cluster-local ksvc is served by the internal ingress under
-`<name>.<namespace>.svc`). Each function returns a list of problems, empty when all is well.
+hostname matching), Knative's networking (a cluster-local ksvc is served by the internal ingress under
+`<name>.<namespace>.svc`) and, for the HTTPS listener's certificate, cert-manager's gateway-shim
+(pkg/controller/certificate-shim: one Certificate per referenced Secret, dnsNames = the hostnames of the
+Terminate listeners naming it, no commonName) and OpenSSL's host check (crypto/x509/v3_utl.c, which
+curl's and Python's checks agree with: `*` matches one label, and only with at least two labels after
+it). Each `*_problems` function returns a list of problems, empty when all is well.
 """
 
 from __future__ import annotations
 
 from huelights.trigger import EXTERNAL_HEADER
-from tests.support.manifests import Obj, by_name, ns_of, of_kind
+from tests.support.manifests import ROUTE_HOST, Obj, by_name, ns_of, of_kind
 
 
 def route_problems(
@@ -16,7 +20,7 @@ def route_problems(
     route_objects: list[Obj],
     services: list[Obj],
     ingress: tuple[str, str, int],
-    hostnames: tuple[str, ...] = ("colorloop.lab",),
+    hostnames: tuple[str, ...] = (ROUTE_HOST,),
     plain_http: bool = False,
 ) -> list[str]:
     """What keeps the colorloop route from working (or from being safe) on these Gateways.
@@ -101,16 +105,94 @@ def redirect_problems(gateways: list[Obj], route_objects: list[Obj]) -> list[str
     return problems
 
 
+# (certificate DNS name, host, verifies): what name_verifies models, run against real OpenSSL and curl by
+# tests/integration/test_gateway_certificate.py.
+HOST_MATCH_CASES = [
+    ("colorloop.lab", "colorloop.lab", True),
+    ("Colorloop.LAB", "colorloop.lab", True),
+    ("*.lab", "colorloop.lab", False),  # one label after the star: a literal name to OpenSSL
+    ("*.home.lab", "colorloop.home.lab", True),
+    ("*.home.lab", "a.colorloop.home.lab", False),  # the star stands for one label only
+    ("*.home.lab", "home.lab", False),
+    ("colorloop.lab", "other.lab", False),
+]
+
+
+def shim_certificates(gateway: Obj) -> dict[str, list[str]]:
+    """The Certificates cert-manager's gateway-shim makes for an annotated Gateway: Secret name -> dnsNames.
+
+    Only HTTPS/TLS listeners in Terminate mode with a hostname and a Secret of the Gateway's own
+    namespace count; each Secret gets the de-duplicated hostnames of the listeners that name it.
+    """
+    certificates: dict[str, list[str]] = {}
+    for listener in gateway["spec"]["listeners"]:
+        tls = listener.get("tls", {})
+        hostname = listener.get("hostname")
+        if listener["protocol"] not in ("HTTPS", "TLS") or tls.get("mode", "Terminate") != "Terminate":
+            continue
+        for ref in tls.get("certificateRefs", []) if hostname else []:
+            own_secret = ref.get("group", "") == "" and ref.get("kind", "Secret") == "Secret"
+            if own_secret and ref.get("namespace", ns_of(gateway)) == ns_of(gateway):
+                names = certificates.setdefault(ref["name"], [])
+                names += [] if hostname in names else [hostname]
+    return certificates
+
+
+def one_label_wildcard(name: str) -> bool:
+    """`*.lab`: a wildcard with one label after the star, which OpenSSL compares as a literal name."""
+    return name.startswith("*.") and "." not in name[2:].rstrip(".")
+
+
+def name_verifies(name: str, host: str) -> bool:
+    """Whether a certificate's DNS name verifies `host` for OpenSSL, curl and Python's ssl: the same name,
+    or `*.` before at least two labels standing for exactly one label of the host."""
+    name, host = name.lower().rstrip("."), host.lower().rstrip(".")
+    if not name.startswith("*."):
+        return name == host
+    first, _, rest = host.partition(".")
+    return not one_label_wildcard(name) and bool(first) and rest == name[2:]
+
+
+def certificate_problems(gateways: list[Obj], route_objects: list[Obj]) -> list[str]:
+    """Every route host on an HTTPS listener is verified by the certificate cert-manager issues for it,
+    and no listener names a one-label wildcard."""
+    problems = []
+    for gateway in gateways:
+        for listener in gateway["spec"]["listeners"]:
+            hostname = listener.get("hostname")
+            if listener["protocol"] == "HTTPS" and not hostname:
+                problems.append(
+                    f"HTTPS listener {listener['name']} has no hostname: cert-manager issues no certificate"
+                )
+            if hostname and one_label_wildcard(hostname):
+                problems.append(f"listener {listener['name']} hostname {hostname}: no host verifies against it")
+    for route in of_kind(route_objects, "HTTPRoute"):
+        hosts = route["spec"].get("hostnames", [])
+        for parent in route["spec"]["parentRefs"]:
+            parent_gateway = _parent_gateway(gateways, parent, ns_of(route))
+            names = shim_certificates(parent_gateway) if parent_gateway else {}
+            for listener in _admitting_listeners(gateways, parent, ns_of(route), hosts) or []:
+                if listener["protocol"] != "HTTPS":
+                    continue
+                certified = [
+                    n for ref in listener["tls"].get("certificateRefs", []) for n in names.get(ref["name"], [])
+                ]
+                problems += [
+                    f"route {route['metadata']['name']}: the certificate for {certified} does not verify {host}"
+                    for host in hosts or ["any host"]
+                    if not any(name_verifies(name, host) for name in certified)
+                ]
+    return problems
+
+
+def _parent_gateway(gateways: list[Obj], parent: Obj, route_ns: str) -> Obj | None:
+    namespace = parent.get("namespace", route_ns)
+    return next((g for g in gateways if g["metadata"]["name"] == parent["name"] and ns_of(g) == namespace), None)
+
+
 def _admitting_listeners(gateways: list[Obj], parent: Obj, route_ns: str, hostnames: list[str]) -> list[Obj] | None:
     """The listeners of the parentRef's Gateway that accept this route; None when no such Gateway exists."""
-    gateway = next(
-        (
-            g
-            for g in gateways
-            if g["metadata"]["name"] == parent["name"] and ns_of(g) == parent.get("namespace", route_ns)
-        ),
-        None,
-    )
+    gateway = _parent_gateway(gateways, parent, route_ns)
     if gateway is None:
         return None
     listeners = [ln for ln in gateway["spec"]["listeners"] if parent.get("sectionName") in (None, ln["name"])]

@@ -29,6 +29,7 @@ NAMESPACE = "gohome"
 TIMEZONE = "America/Toronto"
 SCHEDULES = {"lights-off": "30 22 * * *", "lights-on": "30 5 * * *", "colorloop": "35 5 * * *"}
 FUNCTION_SERVICES = {"lights_off": "lights-off", "lights_on": "lights-on", "colorloop": "colorloop"}
+ROUTE_HOST = "colorloop.lab"  # what callers from outside name (gateway/components/host)
 
 KUSTOMIZATIONS = {
     "knative": ROOT / "knative",
