@@ -5,7 +5,7 @@ kubernetes-models (core Kubernetes), pinned in tests/schema/package.json and ins
 tests/schema/package-lock.json into build/schema-validator/. Their JSON-schema validators catch wrong
 types, enum values, patterns and limits but let unknown fields through, so every object is also
 type-checked by TypeScript against the same packages' interfaces: a typo'd field is an excess property
-there.
+there. Which upstream release each package models: tests/schema/versions.toml.
 """
 
 from __future__ import annotations
