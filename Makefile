@@ -32,6 +32,8 @@ run: $(INSTALLED)
 fire: $(INSTALLED)
 	$(BIN)/python -m devstack.stack.fire $(SOURCE)
 
+# Build the three images: make images [REGISTRY=...] [TAG=...] [PUSH=1]. PUSH=1 pushes them and pins
+# their digests in knative/base/kustomization.yaml; REGISTRY=dev.local/... is for k3s without a registry.
 images:
 	./scripts/build-images.sh
 
