@@ -16,7 +16,8 @@ from typing import Any
 import pytest
 
 from tests.support.manifests import KUSTOMIZATIONS, Obj, by_name, ns_of, rendered
-from tests.support.schema_models import ensure_schema_packages, json_schema_errors, type_errors
+from tests.support.schema_models import json_schema_errors, type_errors
+from tests.support.schema_packages import schema_packages
 
 
 # Bad variants of good objects: each must be rejected by the schema check.
@@ -219,7 +220,7 @@ def _mutants() -> dict[str, Obj]:
 @pytest.fixture(scope="module")
 def schema_errors() -> dict[str, list[str]]:
     """Schema errors of every rendered object and every mutant, from one node run and one tsc run."""
-    workdir = ensure_schema_packages()
+    workdir = schema_packages().workdir
     items = {**_all_rendered_objects(), **_mutants()}
     json_errors = json_schema_errors(workdir, items)
     types = type_errors(workdir, items)

@@ -12,14 +12,14 @@ INTEGRATION = TESTS / "integration"
 # Each of these starts a process: a function, the CLI, the local stack, the simulator, a tool.
 PROCESS_STARTERS = {"start_process", "running_function", "run_stack", "subprocess.run", "subprocess.Popen"}
 # Tools that only read files: rendering and schema-checking the manifests starts none of the project's processes.
-TOOL_RUNNERS = {"test_manifests.py": {"subprocess.run"}}
+TOOL_RUNNERS: dict[str, set[str]] = {}
 # A test skipped for a missing tool must fail under CI=true instead: tests/support/tools.py's missing_tool
 # is the one place that decides. Anything else that skips a test is named here with its reason.
 SKIPS = {"pytest.skip", "pytest.mark.skip", "pytest.mark.skipif", "pytest.importorskip"}
 SKIP_HELPER = TESTS / "support" / "tools.py"
-OTHER_SKIPS: dict[str, str] = {
-    # Pending: the kubectl and Node.js skips move to tests/support/ (the `kubectl` fixture, schema_packages()).
-    "test_manifests.py": "kubectl / node missing",
+OTHER_SKIPS = {
+    # Not a tool: another local user is needed, which only root can become (runuser).
+    "integration/test_local_stack_security.py": "not root, or no runuser",
 }
 
 

@@ -17,12 +17,11 @@ import pytest
 
 from devstack.bridge.tls import CertificateAuthority, ServerCredentials
 from tests.support.gateway_rules import HOST_MATCH_CASES, shim_certificates
-from tests.support.lab_certificates import CURL, curl_answer, homelab_ca, issue_for_listener, python_ssl_answer
+from tests.support.lab_certificates import curl_answer, homelab_ca, issue_for_listener, python_ssl_answer
 from tests.support.manifests import ROUTE_HOST, by_name, needs_kustomize, rendered
 from tests.support.tls_server import serve
 
 pytestmark = pytest.mark.integration
-needs_curl = pytest.mark.skipif(CURL is None, reason="curl not on PATH: the test verifies as curl does")
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +39,6 @@ def gateway_serving(credentials: ServerCredentials) -> Iterator[int]:
         yield server.server_address[1]
 
 
-@needs_curl
 @needs_kustomize
 def test_the_certificate_cert_manager_issues_from_the_listener_verifies_the_route_host(
     ca: tuple[CertificateAuthority, Path],
@@ -55,7 +53,6 @@ def test_the_certificate_cert_manager_issues_from_the_listener_verifies_the_rout
         assert curl_answer(ca_file, port, route_host) == (0, "200")
 
 
-@needs_curl
 @pytest.mark.parametrize(("name", "host", "verifies"), HOST_MATCH_CASES)
 def test_python_ssl_and_curl_match_certificate_names_as_the_manifest_check_does(
     ca: tuple[CertificateAuthority, Path], name: str, host: str, verifies: bool

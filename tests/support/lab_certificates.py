@@ -9,7 +9,6 @@ a user runs against the Gateway: Python's ssl and curl (`--resolve` pins the nam
 from __future__ import annotations
 
 import datetime
-import shutil
 import socket
 import ssl
 import subprocess
@@ -20,8 +19,8 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from devstack.bridge.tls import CertificateAuthority, Issued, ServerCredentials
+from tests.support import tools
 
-CURL = shutil.which("curl")
 TIMEOUT = 10.0
 
 
@@ -75,9 +74,9 @@ def python_ssl_answer(ca_file: Path, port: int, host: str) -> str:
 
 def curl_answer(ca_file: Path, port: int, host: str) -> tuple[int, str]:
     """curl's exit status and HTTP status for `POST https://<host>:<port>/colorloop` (60: verification failed)."""
-    assert CURL, "curl not on PATH"
     result = subprocess.run(
-        [CURL, "-q", "-sS", "--noproxy", "*", "--max-time", str(TIMEOUT), "-o", "/dev/null", "-w", "%{http_code}",
+        [tools.curl(), "-q", "-sS",
+         "--noproxy", "*", "--max-time", str(TIMEOUT), "-o", "/dev/null", "-w", "%{http_code}",
          "--cacert", str(ca_file), "--resolve", f"{host}:{port}:127.0.0.1", "-X", "POST",
          f"https://{host}:{port}/colorloop"],
         capture_output=True, text=True, timeout=TIMEOUT + 5, check=False, env={"PATH": "/usr/bin:/bin"},

@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import copy
 import json
-import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+
+from tests.support.tools import find_kubectl
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -42,8 +43,9 @@ KUSTOMIZATIONS = {
     "gateway-route-existing-gateway": ROOT / "gateway" / "route-existing-gateway",
 }
 
-KUBECTL = shutil.which("kubectl")
-needs_kustomize = pytest.mark.skipif(KUBECTL is None, reason="kubectl not on PATH: overlays' patches need kustomize")
+KUBECTL = find_kubectl()
+# The `kubectl` fixture skips without kubectl (overlays' patches need kustomize) and fails under CI=true.
+needs_kustomize = pytest.mark.usefixtures("kubectl")
 
 
 def load_yaml_documents(path: Path) -> list[Obj]:

@@ -10,22 +10,13 @@ there. Which upstream release each package models: tests/schema/versions.toml.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
-import shutil
 import subprocess
 from pathlib import Path
 
-import pytest
-
-from tests.support.manifests import ROOT, Obj
-
-SCHEMA_SOURCES = ROOT / "tests" / "schema"
-SCHEMA_WORKDIR = ROOT / "build" / "schema-validator"
-
-NODE = shutil.which("node")
-NPM = shutil.which("npm")
+from tests.support.manifests import Obj
+from tests.support.schema_packages import schema_packages
 
 
 def schema_module(api_version: str, kind: str) -> str:
@@ -41,30 +32,6 @@ def schema_module(api_version: str, kind: str) -> str:
     raise AssertionError(f"no schema package known for {api_version} {kind}")
 
 
-def ensure_schema_packages() -> Path:
-    """npm ci into build/schema-validator/ once per lock file (a hash marker says which one is there)."""
-    if not (NODE and NPM):
-        pytest.skip("node/npm not on PATH: schema validation needs the kubernetes-models packages")
-    lock = (SCHEMA_SOURCES / "package-lock.json").read_bytes()
-    digest = hashlib.sha256(lock + (SCHEMA_SOURCES / "package.json").read_bytes()).hexdigest()
-    marker = SCHEMA_WORKDIR / ".installed"
-    SCHEMA_WORKDIR.mkdir(parents=True, exist_ok=True)
-    for name in ("package.json", "package-lock.json", "validate.mjs"):
-        shutil.copyfile(SCHEMA_SOURCES / name, SCHEMA_WORKDIR / name)
-    if not (marker.exists() and marker.read_text() == digest):
-        result = subprocess.run(
-            [NPM, "ci", "--no-audit", "--no-fund", "--loglevel=error"],
-            cwd=SCHEMA_WORKDIR,
-            capture_output=True,
-            text=True,
-            timeout=600,
-            check=False,
-        )
-        assert result.returncode == 0, f"npm ci for the schema packages failed:\n{result.stderr[-3000:]}"
-        marker.write_text(digest)
-    return SCHEMA_WORKDIR
-
-
 def json_schema_errors(workdir: Path, items: dict[str, Obj]) -> dict[str, list[str]]:
     payload = [
         {
@@ -77,7 +44,7 @@ def json_schema_errors(workdir: Path, items: dict[str, Obj]) -> dict[str, list[s
     ]
     (workdir / "input.json").write_text(json.dumps(payload))
     result = subprocess.run(
-        [str(NODE), "validate.mjs", "input.json"],
+        [schema_packages().node, "validate.mjs", "input.json"],
         cwd=workdir,
         capture_output=True,
         text=True,
@@ -113,7 +80,7 @@ def type_errors(workdir: Path, items: dict[str, Obj]) -> dict[str, list[str]]:
     }
     (workdir / "tsconfig.json").write_text(json.dumps(tsconfig))
     result = subprocess.run(
-        [str(NODE), "node_modules/typescript/bin/tsc", "-p", "tsconfig.json", "--pretty", "false"],
+        [schema_packages().node, "node_modules/typescript/bin/tsc", "-p", "tsconfig.json", "--pretty", "false"],
         cwd=workdir,
         capture_output=True,
         text=True,

@@ -181,3 +181,11 @@ def node_and_npm() -> tuple[str, str]:
     node, npm = shutil.which("node"), shutil.which("npm")
     assert node is not None and npm is not None
     return node, npm
+
+
+def curl() -> str:
+    """curl (the TLS tests verify as curl does), installed from Debian's packages when missing."""
+    apt_install(["curl"], lambda: shutil.which("curl") is not None, ARTIFACTS / "curl-install.log")
+    found = shutil.which("curl")
+    assert found is not None
+    return found
