@@ -43,6 +43,8 @@ from huelights_setup.safe_text import (
 )
 
 PROG = "python -m huelights_setup"
+# Bridges that serve https (hue-api-v2 reference: /api/config `modelid`); the round BSB001 has only http.
+HTTPS_MODELS = {"BSB002": "square bridge", "BSB003": "Hue Bridge Pro"}
 
 
 def say(text: str) -> None:
@@ -291,6 +293,13 @@ def check_bridge(bridge: HueBridge, settings: Settings, deadline: Deadline) -> i
     if https and not settings.bridge_id:
         pin = shell_assignments({"HUE_BRIDGE_ID": info.bridge_id})
         show(f"  note  pin this bridge: {pin} (`{PROG} config` writes it into the ConfigMap)")
+    if not https and info.model in HTTPS_MODELS:
+        show(
+            f"  warn  this {HTTPS_MODELS[info.model]} ({info.model}) serves https: over http:// lamps get v1 "
+            "colorloop instead of prism (CLIP v2 is https only); write HUE_BRIDGE without http:// (a bare address "
+            "means https)"
+        )
+        return 1
     return 0
 
 

@@ -56,6 +56,7 @@ def test_lights_and_check_over_tls_with_ca_bundle_and_bridge_id(
     assert "note  TLS verified against Signify's Hue roots or HUE_CA_BUNDLE, certificate CN = HUE_BRIDGE_ID" in out
     assert f"id {TLS_BRIDGE_ID}" in out
     assert "pin this bridge" not in out
+    assert "serves https" not in out and "No problems found (0 warning(s))." in out, "https to a square bridge"
 
 
 def test_check_without_a_bridge_id_confirms_it_and_says_how_to_pin_it(
