@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import random
+import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -33,6 +34,11 @@ __all__ = ["AttributeResult", "Deadline", "HueBridge", "PaceKind", "Pacer"]
 
 PaceKind = Literal["light", "group"]
 """Which rate limit a command counts against: ~10 light commands/s, ~1 group command/s, whatever the API."""
+
+APP_KEY_SHAPE = re.compile(r"[A-Za-z0-9_-]{10,40}")
+"""An application key as a bridge hands it out at pairing: Signify's bridges generate 40 letters, digits and
+'-'; older firmware took 10 to 40 letters and digits; bridge emulators use '_' as well. The key goes into
+URLs, headers and the files and commands the setup tool writes, so anything else is refused."""
 
 MAX_NAME_CHARS = 64
 """Names from the bridge are cut to this in outcomes and messages (a bridge allows 32)."""
@@ -130,6 +136,12 @@ class HueBridge:
             success = item.get("success") if isinstance(item, dict) else None
             username = success.get("username") if isinstance(success, dict) else None
             if isinstance(username, str) and username:
+                if APP_KEY_SHAPE.fullmatch(username) is None:
+                    # Never quoted: it is a secret if genuine, and anything at all if not.
+                    raise BridgeRejected(
+                        "POST /api: the bridge answered with a key that is not a Hue application key (10 to 40 "
+                        "letters, digits, '-' or '_'); nothing was kept. Is HUE_BRIDGE a Hue bridge?"
+                    )
                 return username
         raise BridgeBusy("POST /api: the bridge answered without a new key")
 

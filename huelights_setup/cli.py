@@ -20,6 +20,7 @@ from huelights.config import Settings, load_settings, parse_app_key, parse_trigg
 from huelights.errors import BridgeError, BridgeUnreachable, ConfigError, TargetNotFound, Unauthorized
 from huelights_setup import cli_bridge, cli_kube, cli_v2
 from huelights_setup.cli_bridge import PROG
+from huelights_setup.safe_text import for_terminal, lines_for_terminal
 
 # Flag -> the environment variable it overrides.
 OVERRIDES = {
@@ -201,6 +202,7 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
     log = logging.getLogger("huelights")
     # Without a handler of ours, logging's last resort would print retry warnings between the output lines.
     handler: logging.Handler = logging.StreamHandler(sys.stderr) if args.verbose else logging.NullHandler()
+    handler.setFormatter(TerminalFormatter())
     log.addHandler(handler)
     bridge: HueBridge | None = None
     try:
@@ -221,12 +223,12 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
         bridge = HueBridge(settings)
         deadline = Deadline(settings.budget_seconds)
         if args.command == "check":
-            cli_bridge.check_bridge(bridge, settings, deadline)
+            warnings = cli_bridge.check_bridge(bridge, settings, deadline)
             api, why = cli_v2.api_in_use(bridge, settings, deadline)
-            print(f"  ok    speaking CLIP {api}: {why}")
+            cli_bridge.show(f"  ok    speaking CLIP {api}: {why}")
             if api == "v2":
-                return cli_v2.check(bridge, settings, deadline)
-            return cli_bridge.check_v1(bridge, settings, deadline)
+                return cli_v2.check(bridge, settings, deadline, warnings)
+            return cli_bridge.check_v1(bridge, settings, deadline, warnings)
         api, _ = cli_v2.api_in_use(bridge, settings, deadline)
         if api == "v2":
             return cli_v2.listing(args.command, bridge, settings, deadline, as_json=args.json)
@@ -268,8 +270,7 @@ def print_config(args: argparse.Namespace, env: Mapping[str, str], bridge: HueBr
     https = settings.bridge_url.startswith("https://")
     if https and not bridge_id:
         # Verified like a function's first call: chain to Signify's roots, CN = the bridgeid it reports.
-        info = bridge.public_config(Deadline(connection.budget_seconds))
-        bridge_id = str(info.get("bridgeid", "")).lower()
+        bridge_id = cli_bridge.BridgeInfo.read(bridge, Deadline(connection.budget_seconds)).bridge_id
         cli_bridge.say(f"huelights: bridge id {bridge_id} read from the bridge (certificate and /api/config agree)")
     data = {
         "HUE_BRIDGE": settings.bridge_url,
@@ -315,6 +316,14 @@ def describe_bridge_error(error: BridgeError, bridge: HueBridge, settings: Setti
     return f"bridge {settings.bridge_url}: {text}{hint}"
 
 
+class TerminalFormatter(logging.Formatter):
+    """-v shows the client's retries, which quote what the bridge answered: no control codes from it."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return lines_for_terminal(super().format(record))
+
+
 def fail(message: str, status: int) -> int:
-    print(f"huelights: {message}", file=sys.stderr, flush=True)
+    # Error messages quote what the bridge sent (a description, a redirect's Location): one line, no codes.
+    print(f"huelights: {for_terminal(message)}", file=sys.stderr, flush=True)
     return status

@@ -18,6 +18,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any, TextIO
 from urllib.parse import urlsplit
 
@@ -30,14 +31,57 @@ from huelights.errors import (
     LinkButtonNotPressed,
     PermanentBridgeError,
     TargetNotFound,
+    shorten,
+)
+from huelights_setup.safe_text import (
+    export_command,
+    for_terminal,
+    json_for_terminal,
+    shell_assignments,
+    shell_word,
+    shows_as_written,
 )
 
 PROG = "python -m huelights_setup"
+# Bridges that serve https (hue-api-v2 reference: /api/config `modelid`); the round BSB001 has only http.
+HTTPS_MODELS = {"BSB002": "square bridge", "BSB003": "Hue Bridge Pro"}
 
 
 def say(text: str) -> None:
     """Prompts and hints go to stderr, so stdout carries only the result (the key, a table, JSON)."""
-    print(text, file=sys.stderr, flush=True)
+    print(for_terminal(text), file=sys.stderr, flush=True)
+
+
+def show(text: str) -> None:
+    """A line of a command's result on stdout; what the bridge named in it cannot reach the terminal as codes."""
+    print(for_terminal(text))
+
+
+@dataclass(frozen=True)
+class BridgeInfo:
+    """What the bridge says about itself at `GET /api/config`, checked: a bridge id, and name and model as text."""
+
+    bridge_id: str
+    name: str
+    model: str
+
+    @classmethod
+    def read(cls, bridge: HueBridge, deadline: Deadline) -> BridgeInfo:
+        info = bridge.public_config(deadline)
+        from huelights.tls import is_bridge_id  # it loads requests, as the call above just did: no cost here
+
+        reported = info.get("bridgeid")
+        bridge_id = reported.lower() if isinstance(reported, str) else ""
+        if not is_bridge_id(bridge_id):
+            raise PermanentBridgeError(
+                f"GET /api/config: bridgeid {shorten(str(reported), 40)!r} is not a bridge id (16 hex digits); "
+                "is HUE_BRIDGE a Hue bridge?"
+            )
+        return cls(bridge_id, shorten(str(info.get("name", "?")), 64), shorten(str(info.get("modelid", "?")), 32))
+
+    @property
+    def described(self) -> str:
+        return f"{self.name!r}, id {self.bridge_id}, model {self.model}"
 
 
 # ----- pair -------------------------------------------------------------------------------------------
@@ -71,11 +115,11 @@ def pair(args: argparse.Namespace, bridge: HueBridge, settings: Settings) -> int
     save_to: str | None = args.save
     if save_to is not None and os.path.lexists(save_to):
         raise ConfigError("--save", f"{save_to} already exists; name a new file (an old key is never overwritten)")
-    info = bridge.public_config(Deadline(settings.budget_seconds))
-    bridge_id = str(info.get("bridgeid", "?")).lower()
-    say(f"Bridge {info.get('name', '?')!r} at {settings.bridge_url}: id {bridge_id}, model {info.get('modelid', '?')}")
-    if settings.bridge_url.startswith("https://"):
-        say(f"  its certificate is verified: issued for bridge {bridge_id} by {_trusted_by(settings)}")
+    info = BridgeInfo.read(bridge, Deadline(settings.budget_seconds))
+    https = settings.bridge_url.startswith("https://")
+    say(f"Bridge {info.name!r} at {settings.bridge_url}: id {info.bridge_id}, model {info.model}")
+    if https:
+        say(f"  its certificate is verified: issued for bridge {info.bridge_id} by {_trusted_by(settings)}")
     say(f"Press the round link button on the bridge now; waiting up to {args.wait:g} s.")
     key = poll_for_key(bridge, settings, args.device_type, args.wait, args.interval)
     if save_to is None:
@@ -83,10 +127,11 @@ def pair(args: argparse.Namespace, bridge: HueBridge, settings: Settings) -> int
     else:
         fd = os.open(save_to, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as file:
-            file.write(f"HUE_APP_KEY={key}\n")
+            # For `set -a; . ./FILE; set +a`: quoted, so that sourcing can only assign it.
+            file.write(shell_assignments({"HUE_APP_KEY": key}) + "\n")
         say(f"Saved the new key to {save_to} (HUE_APP_KEY=..., readable only by you).")
-    pin = f" HUE_BRIDGE_ID={bridge_id}" if settings.bridge_url.startswith("https://") else ""
-    say(f"Paired as {args.device_type!r}. Next: export HUE_BRIDGE={settings.bridge_url}{pin} and HUE_APP_KEY, then")
+    connection = {"HUE_BRIDGE": settings.bridge_url, **({"HUE_BRIDGE_ID": info.bridge_id} if https else {})}
+    say(f"Paired as {args.device_type!r}. Next: {export_command(connection)} and HUE_APP_KEY, then")
     say(f"  {PROG} groups; {PROG} check; {PROG} secret | kubectl apply -f -")
     return 0
 
@@ -119,6 +164,8 @@ def target_value(kind: str, resource_id: str, resources: Mapping[str, Any]) -> s
     """The HUE_TARGET that selects this light or group: by name when the name resolves back to it, else id."""
     prefix = "lights" if kind == "light" else "group"
     name = str(resources[resource_id].get("name", ""))
+    if not shows_as_written(name):
+        return f"{prefix}:{resource_id}"  # a name with control characters cannot be read off the screen
     try:
         parsed = parse_target(f"{prefix}:{name}")
         as_written = parsed.lights == (name,) if kind == "light" else parsed.group == name != "0"
@@ -172,7 +219,7 @@ def group_rows(groups: Mapping[str, dict[str, Any]], lights: Mapping[str, Any]) 
 def _cell(value: Any) -> str:
     if isinstance(value, bool):
         return "yes" if value else "no"
-    return "-" if value is None or value == "" else str(value)
+    return "-" if value is None or value == "" else for_terminal(str(value))
 
 
 def table(headers: list[str], rows: list[list[Any]]) -> str:
@@ -196,7 +243,7 @@ def listing(command: str, bridge: HueBridge, deadline: Deadline, *, as_json: boo
     if as_json:
         for row in rows:
             row.pop("members", None)
-        print(json.dumps(rows, indent=2, ensure_ascii=False))
+        print(json_for_terminal(rows))
     else:
         headers = [("HUE_TARGET" if column == "target" else column.upper()) for column in columns]
         print(table(headers, [[row[column] for column in columns] for row in rows]))
@@ -230,46 +277,55 @@ def dry_run_status(action: Action, state: Mapping[str, Any]) -> str:
     return "already so" if action.judge(state) is not None else "would change"
 
 
-def check_bridge(bridge: HueBridge, settings: Settings, deadline: Deadline) -> None:
-    """The part of `check` both APIs share: the settings, the transport, and which bridge answers."""
-    print(f"Checking HUE_BRIDGE={settings.bridge_url} HUE_TARGET={settings.target} (read-only)")
-    print("  ok    settings are valid")
-    print(f"  note  {_transport_note(settings)}")
+def check_bridge(bridge: HueBridge, settings: Settings, deadline: Deadline) -> int:
+    """The part of `check` both APIs share: the settings, the transport, and which bridge answers.
+    Returns the number of warnings it printed."""
+    show(f"Checking HUE_BRIDGE={settings.bridge_url} HUE_TARGET={settings.target} (read-only)")
+    show("  ok    settings are valid")
+    show(f"  note  {_transport_note(settings)}")
     if settings.trigger_token is None:
-        print("  note  TRIGGER_TOKEN is not set: calls through the Gateway will be refused (403)")
-    info = bridge.public_config(deadline)
-    bridge_id = str(info.get("bridgeid", "")).lower()
-    if settings.bridge_id and settings.bridge_id != bridge_id:
-        raise PermanentBridgeError(f"HUE_BRIDGE_ID is {settings.bridge_id}, but the bridge there is {bridge_id}")
-    print(f"  ok    bridge answers: {info.get('name', '?')!r}, id {bridge_id}, model {info.get('modelid', '?')}")
-    if settings.bridge_url.startswith("https://") and not settings.bridge_id:
-        print(f"  note  pin this bridge: HUE_BRIDGE_ID={bridge_id} (`{PROG} config` writes it into the ConfigMap)")
+        show("  note  TRIGGER_TOKEN is not set: calls through the Gateway will be refused (403)")
+    info = BridgeInfo.read(bridge, deadline)
+    if settings.bridge_id and settings.bridge_id != info.bridge_id:
+        raise PermanentBridgeError(f"HUE_BRIDGE_ID is {settings.bridge_id}, but the bridge there is {info.bridge_id}")
+    show(f"  ok    bridge answers: {info.described}")
+    https = settings.bridge_url.startswith("https://")
+    if https and not settings.bridge_id:
+        pin = shell_assignments({"HUE_BRIDGE_ID": info.bridge_id})
+        show(f"  note  pin this bridge: {pin} (`{PROG} config` writes it into the ConfigMap)")
+    if not https and info.model in HTTPS_MODELS:
+        show(
+            f"  warn  this {HTTPS_MODELS[info.model]} ({info.model}) serves https: over http:// lamps get v1 "
+            "colorloop instead of prism (CLIP v2 is https only); write HUE_BRIDGE without http:// (a bare address "
+            "means https)"
+        )
+        return 1
+    return 0
 
 
-def check_v1(bridge: HueBridge, settings: Settings, deadline: Deadline) -> int:
-    """The rest of `check` on a bridge the functions talk to over v1."""
+def check_v1(bridge: HueBridge, settings: Settings, deadline: Deadline, warnings: int) -> int:
+    """The rest of `check` on a bridge the functions talk to over v1, after `warnings` warnings."""
     lights = bridge.lights(deadline)
-    print(f"  ok    application key accepted; the bridge has {len(lights)} light(s)")
+    show(f"  ok    application key accepted; the bridge has {len(lights)} light(s)")
     inventory = Inventory()
     plan = inventory.plan(settings.target, bridge, deadline)
     light_ids = list(plan.light_ids) if plan.light_ids is not None else sorted(lights, key=id_order)
     if not light_ids:
         raise TargetNotFound(f"HUE_TARGET: {settings.target} has no lights; nothing would be switched")
     sent_to = f"group {plan.group_id}" if plan.group_id is not None else "each light"
-    print(f"  ok    target {settings.target}: {len(light_ids)} light(s), commands go to {sent_to}")
+    show(f"  ok    target {settings.target}: {len(light_ids)} light(s), commands go to {sent_to}")
 
-    warnings = 0
     rows = [row for row in light_rows(lights) if row["id"] in light_ids]
     for light_id in light_ids:
         if light_id not in lights:
-            print(f"  warn  light {light_id} of the target is missing from the bridge's light list")
+            show(f"  warn  light {light_id} of the target is missing from the bridge's light list")
             warnings += 1
     for row in rows:
         if row["reachable"] is False:
-            print(f"  warn  light {row['id']} {row['name']!r} is not reachable (commands still go out, then verified)")
+            show(f"  warn  light {row['id']} {row['name']!r} is not reachable (commands still go out, then verified)")
             warnings += 1
     if not any(row["colour"] for row in rows):
-        print("  warn  no light in the target can show colour: colorloop would only switch them on")
+        show("  warn  no light in the target can show colour: colorloop would only switch them on")
         warnings += 1
     print()
     columns = ["id", "name", "type", "colour", "reachable", "on", "effect"]
@@ -277,18 +333,18 @@ def check_v1(bridge: HueBridge, settings: Settings, deadline: Deadline) -> int:
         table(["ID", "NAME", "TYPE", "COLORLOOP", "REACHABLE", "ON", "EFFECT"], [[r[c] for c in columns] for r in rows])
     )
     print()
-    print("What each action would do now (dry run: nothing was sent):")
+    show("What each action would do now (dry run: nothing was sent):")
     for action in (action_for(name, settings) for name in ACTIONS):
         body = json.dumps(dict(action.command))
         if plan.group_id is not None:
-            print(f"  {action.name}: PUT groups/{plan.group_id}/action {body}, then read back {len(rows)} light(s)")
+            show(f"  {action.name}: PUT groups/{plan.group_id}/action {body}, then read back {len(rows)} light(s)")
         else:
-            print(f"  {action.name}: PUT lights/<id>/state {body} to each of {len(rows)} light(s), then read back")
+            show(f"  {action.name}: PUT lights/<id>/state {body} to each of {len(rows)} light(s), then read back")
         for row in rows:
             status = dry_run_status(action, lights[row["id"]].get("state", {}))
-            print(f"    {row['id']:>3} {row['name']:<24} {status}")
+            show(f"    {row['id']:>3} {row['name']:<24} {status}")
     print()
-    print(f"No problems found ({warnings} warning(s)).")
+    show(f"No problems found ({warnings} warning(s)).")
     return 0
 
 
@@ -342,8 +398,9 @@ def trust_cert(settings: Settings, save_to: str, *, assume_yes: bool) -> int:
     fd = os.open(save_to, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
     with os.fdopen(fd, "w") as file:
         file.write(pem)
-    say(f"Saved to {save_to}. Use it: export HUE_CA_BUNDLE={save_to} HUE_BRIDGE_ID={bridge_id}")
-    say(f"In the cluster: kubectl -n gohome create configmap huelights-ca-bundle --from-file=ca.pem={save_to}")
+    say(f"Saved to {save_to}. Use it: {export_command({'HUE_CA_BUNDLE': save_to, 'HUE_BRIDGE_ID': bridge_id})}")
+    from_file = shell_word(f"--from-file=ca.pem={save_to}")
+    say(f"In the cluster: kubectl -n gohome create configmap huelights-ca-bundle {from_file}")
     say("  and add the component knative/components/ca-bundle (docs/deploy.md).")
     return 0
 

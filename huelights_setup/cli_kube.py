@@ -8,8 +8,9 @@ is also a valid double-quoted YAML scalar, so no key or token can break the docu
 from __future__ import annotations
 
 import json
-import shlex
 from collections.abc import Mapping
+
+from huelights_setup.safe_text import shell_word
 
 NAMESPACE = "gohome"
 SECRET_NAME = "huelights"  # noqa: S105 - the Secret object's name, not a secret
@@ -43,7 +44,7 @@ def secret_manifest(app_key: str, token: str) -> str:
 def secret_command(app_key: str, token: str) -> str:
     """Idempotent: `create --dry-run | apply` also updates an existing Secret."""
     literals = " ".join(
-        shlex.quote(f"--from-literal={name}={value}")
+        shell_word(f"--from-literal={name}={value}")
         for name, value in (("HUE_APP_KEY", app_key), ("TRIGGER_TOKEN", token))
     )
     return (

@@ -21,7 +21,8 @@ from huelights.v2.client import V2Client, V2Inventory
 from huelights.v2.inventory import V2Target, group_light_ids, light_name, light_names, light_order, resolve_target
 from huelights.v2.plan import CONNECTED, ActionName, LightStep, V2Plan, judge, plan_action
 from huelights.v2.resources import Group, Light, Powerup, Resources
-from huelights_setup.cli_bridge import PROG, say, table
+from huelights_setup.cli_bridge import PROG, say, show, table
+from huelights_setup.safe_text import json_for_terminal, shows_as_written
 
 ACTION_NAMES: tuple[ActionName, ...] = ("lights_off", "lights_on", "colorloop")
 # What a light shows when mains power returns, per preset (reference: the spec's Powerup schema).
@@ -49,7 +50,9 @@ def read_resources(bridge: HueBridge, deadline: Deadline) -> Resources:
 
 def _resolves_to(text: str, written: str, wanted: V2Target, resources: Resources) -> bool:
     """Whether HUE_TARGET=`text` parses back to the id or name `written` (a comma splits it, blanks are
-    stripped) and the functions' own resolution then gives `wanted`."""
+    stripped), the functions' own resolution then gives `wanted`, and it can be read off the screen."""
+    if not shows_as_written(text):
+        return False
     try:
         target = parse_target(text)
         as_written = target.lights == (written,) if target.kind == "lights" else target.group == written
@@ -186,7 +189,7 @@ def listing(command: str, bridge: HueBridge, settings: Settings, deadline: Deadl
         for row in rows:
             row.pop("members", None)
             row.pop("loop_cell", None)
-        print(json.dumps(rows, indent=2, ensure_ascii=False))
+        print(json_for_terminal(rows))
     else:
         print(table(headers, [[row[column] for column in columns] for row in rows]))
         say(f"huelights: listed through CLIP v2; `{PROG} {command} --json` shows every HUE_TARGET form (`targets`)")
@@ -218,35 +221,34 @@ def _dry_run_line(plan: V2Plan, step: LightStep, light: Light, link: str | None)
     return f"{step.effect} {put}: {state}" if step.effect != "none" else state
 
 
-def check(bridge: HueBridge, settings: Settings, deadline: Deadline) -> int:
-    """The v2 part of `check`, after the settings, TLS and the bridge's identity were checked."""
+def check(bridge: HueBridge, settings: Settings, deadline: Deadline, warnings: int) -> int:
+    """The v2 part of `check`, after the settings, TLS and the bridge's identity were checked (and `warnings`)."""
     resources = read_resources(bridge, deadline)
-    print(f"  ok    application key accepted; the bridge has {len(resources.lights)} light(s)")
+    show(f"  ok    application key accepted; the bridge has {len(resources.lights)} light(s)")
     target = resolve_target(settings.target, resources)
     if not target.light_ids:
         raise TargetNotFound(f"HUE_TARGET: {settings.target} has no lights; nothing would be switched")
     sent_to = "one grouped_light PUT" if target.grouped_light else "one PUT per light"
-    print(
+    show(
         f"  ok    target {settings.target}: {target.label}, {len(target.light_ids)} light(s); "
         f"off and on: {sent_to}; colorloop: one PUT per light"
     )
     links = resources.device_connectivity()
     steps = loop_steps(resources, settings)
     lights = [resources.lights[light_id] for light_id in target.light_ids]
-    warnings = 0
     for light in lights:
         link = links.get(light.owner)
         if link is not None and link != CONNECTED:
             name = light_name(light, resources)
             what = f"light {_short_id(light)} {name!r} is not reachable (Zigbee {link})"
-            print(f"  warn  {what}: commands still go out, then verified")
+            show(f"  warn  {what}: commands still go out, then verified")
             warnings += 1
     looping = [light for light in lights if steps[light.id].effect != "none"]
     if not looping:
-        print("  warn  no light in the target can loop (prism or colorloop): colorloop would only switch them on")
+        show("  warn  no light in the target can loop (prism or colorloop): colorloop would only switch them on")
         warnings += 1
     if looping:
-        print(
+        show(
             "  note  a power cut ends the loop: a light comes back in its powerup preset and no preset keeps an "
             "effect, which is why the 05:35 colorloop job re-applies it every morning"
         )
@@ -254,14 +256,14 @@ def check(bridge: HueBridge, settings: Settings, deadline: Deadline) -> int:
         for light in looping:
             by_preset.setdefault(powerup_text(light.powerup), []).append(light_name(light, resources))
         for preset, names in by_preset.items():
-            print(f"          {', '.join(names)}: {preset}")
+            show(f"          {', '.join(names)}: {preset}")
     print()
     rows = {row["v2_id"]: row for row in light_rows(resources, settings)}
     columns = ["id", "name", "colour", "connectivity", "on", "effect", "loop", "powerup"]
     headers = ["ID", "NAME", "COLOUR", "ZIGBEE", "ON", "EFFECT", "COLORLOOP GIVES", "POWERUP"]
     print(table(headers, [[rows[light.id][column] for column in columns] for light in lights]))
     print()
-    print("What each action would do now (dry run: nothing was sent):")
+    show("What each action would do now (dry run: nothing was sent):")
     for action in ACTION_NAMES:
         plan = plan_action(
             action,
@@ -272,12 +274,12 @@ def check(bridge: HueBridge, settings: Settings, deadline: Deadline) -> int:
         )
         if plan.group_put is not None:
             body = json.dumps(dict(plan.group_put.body))
-            print(f"  {action}: PUT {plan.group_put.path} {body}, then one GET light reads back {len(lights)} light(s)")
+            show(f"  {action}: PUT {plan.group_put.path} {body}, then one GET light reads back {len(lights)} light(s)")
         else:
-            print(f"  {action}: one PUT per light, then one GET light reads them back")
+            show(f"  {action}: one PUT per light, then one GET light reads them back")
         for step, light in zip(plan.lights, lights, strict=True):
             line = _dry_run_line(plan, step, light, links.get(light.owner))
-            print(f"    {_short_id(light):>3} {step.name:<24} {line}")
+            show(f"    {_short_id(light):>3} {step.name:<24} {line}")
     print()
-    print(f"No problems found ({warnings} warning(s)).")
+    show(f"No problems found ({warnings} warning(s)).")
     return 0

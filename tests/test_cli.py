@@ -460,6 +460,7 @@ def test_check_reports_and_changes_nothing(sim: RunningBridge, capsys: pytest.Ca
     assert err == ""
     assert "ok    bridge answers: 'Simulated Hue bridge', id 001788fffe5a1b2c" in out
     assert "ok    speaking CLIP v1: HUE_API=auto and HUE_BRIDGE is http:// (CLIP v2 is served over HTTPS only)" in out
+    assert "warn  this square bridge (BSB002) serves https" in out  # the simulator is one; details below
     assert "ok    application key accepted" in out
     assert "ok    target group:living ROOM: 4 light(s), commands go to group 1" in out
     assert 'colorloop: PUT groups/1/action {"on": true, "effect": "colorloop", "sat": 254}' in out
@@ -469,7 +470,7 @@ def test_check_reports_and_changes_nothing(sim: RunningBridge, capsys: pytest.Ca
     assert "Hallway bulb" in colorloop[4] and 'no colour: gets {"on": true}, counts as skipped' in colorloop[4]
     lights_on = dry_run[dry_run.index(next(line for line in dry_run if "lights_on:" in line)) :]
     assert lights_on[1].endswith("already so") and lights_on[2].endswith("would change")  # light 2 is off
-    assert "No problems found (0 warning(s))." in out
+    assert "No problems found (1 warning(s))." in out
     assert APP_KEY not in out
     assert commands_sent(sim) == 0
     assert {r["method"] for r in sim.bridge.requests()} == {"GET"}
@@ -489,8 +490,35 @@ def test_check_lists_which_lights_can_colorloop_and_warns(
     assert "note  TRIGGER_TOKEN is not set" in out
     assert "PUT lights/<id>/state" in out
     assert "unreachable: sent anyway and once more, then reported as a warning" in out
-    assert "No problems found (1 warning(s))." in out
+    assert "No problems found (2 warning(s))." in out  # unreachable Bloom, and http:// to a square bridge
     assert commands_sent(sim) == 0
+
+
+@pytest.mark.parametrize(
+    ("model", "warning"),
+    [
+        ("BSB002", "warn  this square bridge (BSB002) serves https: over http:// lamps get v1 colorloop instead"),
+        ("BSB003", "warn  this Hue Bridge Pro (BSB003) serves https: over http:// lamps get v1 colorloop instead"),
+        ("BSB001", None),  # the round bridge: plain http is all it has
+    ],
+)
+def test_check_over_http_warns_when_the_bridge_serves_https(
+    capsys: pytest.CaptureFixture[str], model: str, warning: str | None
+) -> None:
+    bridge = SimulatedBridge(config={"bridge": {"modelid": model}}, app_key=APP_KEY)
+    with bridge.serve("127.0.0.1", 0) as server:
+        status, out, err = run(capsys, ["check"], {"HUE_BRIDGE": server.url, "HUE_APP_KEY": APP_KEY})
+    assert status == 0, err
+    assert out.startswith("Checking HUE_BRIDGE=http://")
+    if warning is None:
+        assert "serves https" not in out
+        assert "No problems found (0 warning(s))." in out
+    else:
+        (line,) = [line for line in out.splitlines() if "serves https" in line]
+        assert line.startswith(f"  {warning}")
+        assert "lamps get v1 colorloop instead of prism (CLIP v2 is https only)" in line
+        assert "write HUE_BRIDGE without http:// (a bare address means https)" in line
+        assert "No problems found (1 warning(s))." in out
 
 
 @pytest.mark.parametrize(

@@ -1,18 +1,16 @@
 """The setup tool over HTTPS as the functions do it: Signify-style certificates, pinning, trust-cert."""
 
 import re
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import yaml
-from werkzeug.serving import make_server
 
 from devstack.bridge import SimulatedBridge
 from devstack.bridge.tls import TestPKI
-from tests.support.cli import one_error_line, run
+from tests.support.cli import one_error_line, run, serve_with_certificate
 from tests.support.servers import APP_KEY
 
 WRONG_KEY = "wrong-key-0123456789abcdef"
@@ -41,18 +39,9 @@ def tls_sim(pki: TestPKI, tmp_path: Path, request: pytest.FixtureRequest) -> Ite
 
     /api/config names the same bridge id as the certificate, as on a real bridge.
     """
-    variant = getattr(request, "param", "gen2")
     bridge = SimulatedBridge(config={"bridge": {"bridgeid": TLS_BRIDGE_ID.upper()}}, app_key=APP_KEY)
-    context = pki.credentials(variant).server_context()
-    server = make_server("127.0.0.1", 0, bridge, threaded=True, ssl_context=context)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield TLSSim(f"https://127.0.0.1:{server.server_port}", bridge, pki.write_root(tmp_path / "root.pem"), pki)
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
+    with serve_with_certificate(bridge, pki, getattr(request, "param", "gen2")) as url:
+        yield TLSSim(url, bridge, pki.write_root(tmp_path / "root.pem"), pki)
 
 
 def test_lights_and_check_over_tls_with_ca_bundle_and_bridge_id(
@@ -67,6 +56,7 @@ def test_lights_and_check_over_tls_with_ca_bundle_and_bridge_id(
     assert "note  TLS verified against Signify's Hue roots or HUE_CA_BUNDLE, certificate CN = HUE_BRIDGE_ID" in out
     assert f"id {TLS_BRIDGE_ID}" in out
     assert "pin this bridge" not in out
+    assert "serves https" not in out and "No problems found (0 warning(s))." in out, "https to a square bridge"
 
 
 def test_check_without_a_bridge_id_confirms_it_and_says_how_to_pin_it(

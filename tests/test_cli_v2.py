@@ -14,7 +14,7 @@ from huelights.config import parse_target
 from huelights.v2.inventory import resolve_target
 from huelights.v2.resources import parse_resources
 from huelights_setup.cli import main
-from tests.support.cli import AWKWARD, commands_sent, one_error_line, run
+from tests.support.cli import AWKWARD, TERMINAL_CODES_CONFIG, commands_sent, one_error_line, run, terminal_codes
 from tests.support.servers import APP_KEY, bridge_pki
 
 WRONG_KEY = "wrong-key-0123456789abcdef"
@@ -177,6 +177,24 @@ def test_every_listed_target_selects_exactly_that_light_or_group_on_v2(
     }
     assert lights["4"]["targets"] == ["lights:4", f"lights:{lights['4']['v2_id']}"]  # "lights:1" is light 1
     assert groups["2"]["targets"] == ["group:2", f"group:{groups['2']['v2_id']}"]  # "group:0" is every light
+
+
+@pytest.mark.parametrize("v2sim", [TERMINAL_CODES_CONFIG], indirect=True)
+def test_names_with_terminal_codes_are_shown_escaped_on_v2(v2sim: V2Sim, capsys: pytest.CaptureFixture[str]) -> None:
+    shown = {}
+    for command in (["lights"], ["groups"], ["check"], ["lights", "--json"], ["groups", "--json"]):
+        status, out, err = run(capsys, command, v2sim.env)
+        assert status == 0, err
+        assert "Room" in out or "Sofa" in out, command
+        assert terminal_codes(out + err) == [], command
+        shown[" ".join(command)] = out
+    assert "\\u001b]0;owned\\u0007Sofa" in shown["check"], "escaped, not dropped"
+    rows = json.loads(shown["lights --json"])
+    assert {row["id"]: row["name"] for row in rows} == {
+        light_id: light["name"] for light_id, light in TERMINAL_CODES_CONFIG["lights"].items()
+    }
+    assert all(":" in target and terminal_codes(target) == [] for row in rows for target in row["targets"])
+    assert [row["target"] for row in rows] == ["lights:1", "lights:2", "lights:3", "lights:4"]
 
 
 def test_check_on_v2_reports_api_loop_reachability_and_powerup(
